@@ -1,0 +1,27 @@
+/** `npm run bench -- <name>`: runs one benchmark and writes its results under bench/results/. */
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { benchOverhead, overheadMarkdown } from "./overhead.js";
+
+const BENCHES: Record<string, () => Promise<{ json: unknown; markdown: string }>> = {
+  async overhead() {
+    const requests = Number(process.env.BENCH_REQUESTS ?? 4000);
+    const rows = await benchOverhead({ requests, concurrencies: [1, 16, 64] });
+    return { json: rows, markdown: overheadMarkdown(rows) };
+  },
+};
+
+const name = process.argv[2] ?? "overhead";
+const bench = BENCHES[name];
+if (!bench) {
+  process.stderr.write(`unknown benchmark '${name}': choose one of ${Object.keys(BENCHES).join(", ")}\n`);
+  process.exit(2);
+}
+const { json, markdown } = await bench();
+const dir = join(process.cwd(), "bench/results");
+await mkdir(dir, { recursive: true });
+await writeFile(
+  join(dir, `${name}.json`),
+  JSON.stringify({ date: new Date().toISOString(), node: process.version, rows: json }, null, 2),
+);
+process.stdout.write(`${markdown}\n`);

@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+/** The `ollama-fleet` command line: serve the gateway, or run the Ollama emulator. */
+import { Command } from "commander";
+import { GATEWAY_VERSION } from "../main.js";
+import { runServe, type ServeFlags } from "./serve-command.js";
+
+const program = new Command();
+program
+  .name("ollama-fleet")
+  .description("One fast, self-healing Ollama endpoint in front of every GPU of a machine")
+  .version(GATEWAY_VERSION);
+
+program
+  .command("serve")
+  .description("run the gateway (with no config: a local Ollama, else the emulated seed fleet)")
+  .option("-c, --config <file.ini>", "INI file with [GPU_LoadBalancing] and [Gateway] sections")
+  .option("-i, --instances <file.yaml>", "YAML file with the gpu_instances list")
+  .option("--host <host>", "listen host (default 127.0.0.1)")
+  .option("-p, --port <port>", "listen port (default 11400)")
+  .option("--admin-key <key>", "bearer key for model-management and admin endpoints")
+  .option("--log-level <level>", "trace, debug, info, warn, error, fatal or silent")
+  .option("--log-format <format>", "json (default) or pretty")
+  .option("--emulate", "serve the emulated seed fleet even if a local Ollama answers")
+  .action(async (flags: ServeFlags) => runServe(flags));
+
+program
+  .command("emulate")
+  .description("run an Ollama emulator with a GPU timing model (for tests, demos and benchmarks)")
+  .helpOption(false)
+  .allowUnknownOption(true)
+  .allowExcessArguments(true)
+  .action(async () => {
+    // The emulator is a test/demo tool: loaded only when asked for, never on the gateway's path.
+    const { runEmulateCommand } = await import("../sim/emulate-command.js");
+    await runEmulateCommand(process.argv.slice(process.argv.indexOf("emulate") + 1));
+  });
+
+await program.parseAsync(process.argv);

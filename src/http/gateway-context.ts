@@ -1,0 +1,17 @@
+/** Everything the HTTP routes share, assembled once by the composition root. */
+import type { Fleet } from "../backend/fleet.js";
+import type { ProxyDeps } from "./proxy.js";
+import type { AdminAuthSettings } from "./admin/admin-auth.js";
+
+/** Shared dependencies of all route modules. */
+export interface GatewayContext {
+  fleet: Fleet;
+  proxy: ProxyDeps;
+  adminAuth: AdminAuthSettings;
+  /** Per-call timeout of fan-out requests (tags, ps, show...). */
+  fanOutTimeoutMs: number;
+  /** True when the fleet is the built-in emulated demo fleet; said loudly in headers. */
+  emulated: boolean;
+  /** The gateway's own version, sent as a header. */
+  gatewayVersion: string;
+}

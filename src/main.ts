@@ -1,0 +1,157 @@
+/** Composition root: builds the fleet, proxy, metrics and HTTP server from a config, and closes them. */
+import { createRequire } from "node:module";
+import type { Logger } from "pino";
+import type { FleetConfig } from "./config/schema.js";
+import { Fleet } from "./backend/fleet.js";
+import type { InstanceSpec } from "./backend/instance.js";
+import type { GatewayEvents } from "./http/gateway-events.js";
+import type { GatewayContext } from "./http/gateway-context.js";
+import { buildServer } from "./http/server.js";
+import { GatewayMetrics } from "./metrics/gateway-metrics.js";
+import { TypedEmitter } from "./util/typed-emitter.js";
+
+/** The gateway's own version, from package.json. */
+export const GATEWAY_VERSION: string = (
+  createRequire(import.meta.url)("../../package.json") as { version: string }
+).version;
+
+/** What starting a gateway needs beyond the config. */
+export interface GatewayOptions {
+  config: FleetConfig;
+  logger: Logger;
+  /** Instances to front; defaults to the config's `gpu_instances`. */
+  specs?: InstanceSpec[];
+  /** True when fronting the built-in emulated fleet. */
+  emulated?: boolean;
+  now?: () => number;
+  random?: () => number;
+}
+
+/** A running gateway. */
+export interface Gateway {
+  url: string;
+  port: number;
+  fleet: Fleet;
+  events: TypedEmitter<GatewayEvents>;
+  metrics: GatewayMetrics;
+  close(): Promise<void>;
+}
+
+/** Instance specs from the YAML `gpu_instances` entries. */
+export function specsFromConfig(config: FleetConfig): InstanceSpec[] {
+  return config.instances.map((i) => ({
+    id: i.id,
+    name: i.name,
+    url: i.url,
+    gpuId: i.gpuId,
+    memoryLimitBytes: i.memoryLimitBytes,
+    models: i.models,
+    maxConcurrentRequests: i.maxConcurrentRequests,
+  }));
+}
+
+/** Starts the gateway: first inventory refresh, then listening. */
+export async function startGateway(options: GatewayOptions): Promise<Gateway> {
+  const { config, logger } = options;
+  const gw = config.gateway;
+  const now = options.now ?? Date.now;
+  const fleet = new Fleet({
+    specs: options.specs ?? specsFromConfig(config),
+    refreshIntervalMs: gw.inventoryRefreshSeconds * 1000,
+    checkTimeoutMs: config.loadBalancing.healthCheckTimeoutSeconds * 1000,
+    connectTimeoutMs: gw.connectTimeoutSeconds * 1000,
+    now,
+  });
+  const events = new TypedEmitter<GatewayEvents>();
+  const metrics = new GatewayMetrics(fleet, events);
+  const ctx: GatewayContext = {
+    fleet,
+    proxy: {
+      fleet,
+      events,
+      settings: {
+        maxAttempts: gw.maxAttempts,
+        firstTokenTimeoutMs: gw.firstTokenTimeoutSeconds * 1000,
+        requestTimeoutMs: gw.requestTimeoutSeconds * 1000,
+      },
+      random: options.random ?? Math.random,
+      now,
+      logger,
+    },
+    adminAuth: { adminKey: gw.adminKey, listenHost: gw.listenHost },
+    fanOutTimeoutMs: config.loadBalancing.healthCheckTimeoutSeconds * 1000,
+    emulated: options.emulated ?? false,
+    gatewayVersion: GATEWAY_VERSION,
+  };
+
+  fleet.events.on("instance-health", (e) =>
+    logger.warn({ instance: e.id, from: e.from, to: e.to, reason: e.reason }, "instance health changed"),
+  );
+  events.on("request-completed", (e) =>
+    logger.info(
+      {
+        reqId: e.requestId,
+        endpoint: e.endpoint,
+        model: e.model,
+        instance: e.instanceId,
+        attempts: e.attempts,
+        status: e.status,
+        outcome: e.outcome,
+        ttftMs: e.ttftMs,
+        totalMs: e.totalMs,
+        promptTokens: e.promptTokens,
+        outputTokens: e.outputTokens,
+      },
+      "request completed",
+    ),
+  );
+  events.on("upstream-failure", (e) =>
+    logger.warn(
+      {
+        reqId: e.requestId,
+        instance: e.instanceId,
+        kind: e.kind,
+        status: e.status,
+        retry: e.willRetry,
+        err: e.message,
+      },
+      "upstream attempt failed",
+    ),
+  );
+
+  await fleet.start();
+  const app = buildServer(ctx, { logger, maxRequestBodyBytes: gw.maxRequestBodyBytes, metrics });
+  try {
+    await app.listen({ host: gw.listenHost, port: gw.listenPort });
+  } catch (err) {
+    await fleet.close();
+    metrics.close();
+    throw err;
+  }
+  const address = app.server.address();
+  const port = typeof address === "object" && address ? address.port : gw.listenPort;
+  const host = gw.listenHost.includes(":") ? `[${gw.listenHost}]` : gw.listenHost;
+  const url = `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`;
+  logger.info(
+    { url, instances: fleet.stats().map((i) => ({ id: i.id, url: i.url, health: i.health })) },
+    "gateway listening",
+  );
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    fleet,
+    events,
+    metrics,
+    close() {
+      closing ??= (async () => {
+        await app.close();
+        await fleet.close();
+        metrics.close();
+        events.removeAll();
+      })();
+      return closing;
+    },
+  };
+}
