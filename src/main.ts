@@ -84,9 +84,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     gatewayVersion: GATEWAY_VERSION,
   };
 
-  fleet.events.on("instance-health", (e) =>
-    logger.warn({ instance: e.id, from: e.from, to: e.to, reason: e.reason }, "instance health changed"),
-  );
+  fleet.events.on("instance-health", (e) => {
+    const fields = { instance: e.id, from: e.from, to: e.to, reason: e.reason };
+    if (e.to === "unhealthy") logger.warn(fields, "instance health changed");
+    else logger.info(fields, "instance health changed");
+  });
   events.on("request-completed", (e) =>
     logger.info(
       {

@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { modelSpecFor } from "../src/sim/catalog.js";
 import { ManualClock } from "../src/sim/clock.js";
-import { GpuScheduler, type JobResult, type JobSpec } from "../src/sim/gpu-scheduler.js";
+import { GpuScheduler } from "../src/sim/gpu-scheduler.js";
+import type { JobResult, JobSpec } from "../src/sim/scheduler-types.js";
 import { DEFAULT_PERF, decodeTokensPerMs, loadTimeMs, memoryRequired } from "../src/sim/perf-model.js";
 import { StatsCollector } from "../src/sim/sim-stats.js";
 import { SimError, type EvictionPolicy, type GpuSpec, type ModelSpec } from "../src/sim/types.js";
@@ -322,6 +323,21 @@ describe("the GPU timing core", () => {
     assert.ok(next.result);
     assert.equal(h.sched.runnerInfos()[0]!.refCount, 0);
   });
+
+  it(
+    "keeps making progress late in a long run, when model time is large and steps are tiny",
+    { timeout: 5000 },
+    () => {
+      const h = harness({ numParallel: 128 });
+      h.clock.advance(3.6e11); // an hour of wall time at time-scale 100000
+      const tiny = modelSpecFor("tiny:latest", 0.1, 0.1);
+      const runs = range(300).map((i) =>
+        h.run({ model: tiny, sequences: [seq([i, i + 1, i + 2], 1 + (i % 7))] }),
+      );
+      h.clock.runUntilIdle(60_000);
+      assert.ok(runs.every((r) => r.result !== undefined));
+    },
+  );
 
   it("shares the GPU between two models decoding at once", () => {
     const h = harness();

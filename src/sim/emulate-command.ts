@@ -3,6 +3,7 @@
  * one JSON line to stdout once listening; every other line goes to stderr.
  */
 import { Command, InvalidArgumentError } from "commander";
+import { DEFAULT_MODELS } from "./catalog.js";
 import { startEmulator } from "./emulator.js";
 import { optionsFrom, type EmulateFlags } from "./env-config.js";
 import type { EmulatorOptions } from "./types.js";
@@ -37,7 +38,7 @@ export function emulateProgram(): Command {
     .option("--cpu", "CPU-only inference, as with CUDA_VISIBLE_DEVICES=-1")
     .option(
       "--models <list>",
-      'models on disk, "name[:tag][:sizeGB[:paramsB]],..." (catalog names need no size)',
+      `models on disk, "name[:tag][:sizeGB[:paramsB]],..." (catalog names need no size; default ${DEFAULT_MODELS})`,
     )
     .option("--parallel <n>", "slots per loaded model (OLLAMA_NUM_PARALLEL, default 1)", integer(1))
     .option(
@@ -50,7 +51,10 @@ export function emulateProgram(): Command {
       "most requests waiting for the scheduler (OLLAMA_MAX_QUEUE, default 512)",
       integer(1),
     )
-    .option("--keep-alive <duration>", 'idle time before a model unloads (OLLAMA_KEEP_ALIVE, default "5m")')
+    .option(
+      "--keep-alive <duration>",
+      'idle time before a model unloads, in model time (OLLAMA_KEEP_ALIVE, default "5m")',
+    )
     .option("--num-ctx <n>", "default num_ctx (OLLAMA_CONTEXT_LENGTH; default by VRAM as Ollama)", integer(4))
     .option("--time-scale <n>", "divide every modelled duration by N (default 1)", positive)
     .option("--seed <n>", "generation seed for requests that set none (default 0)", integer(-(2 ** 31)))

@@ -142,7 +142,8 @@ class Emulator implements EmuContext {
       aborted: false,
       faulted: false,
       plan: { busy: false, error500: false },
-      onAbort: (fn) => void aborts.push(fn),
+      // A client that already left gets its cleanup at once.
+      onAbort: (fn) => (x.aborted ? fn() : void aborts.push(fn)),
     };
     res.on("close", () => {
       if (res.writableFinished) return;
@@ -150,7 +151,13 @@ class Emulator implements EmuContext {
       for (const fn of aborts.splice(0)) fn();
     });
     if (path.startsWith("/__sim/")) {
-      void this.readBody(x).then(() => handleControl(this, x));
+      void this.readBody(x).then(() => {
+        try {
+          handleControl(this, x);
+        } catch (err) {
+          this.internalError(x, err);
+        }
+      });
       return;
     }
     this.stats.request(path);

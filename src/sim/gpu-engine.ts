@@ -5,82 +5,15 @@
  */
 import type { SimClock, TimerHandle } from "./clock.js";
 import { decodeTokensPerMs, prefillTokensPerMs } from "./perf-model.js";
+import {
+  SlotPool,
+  type EngineObserver,
+  type Seq,
+  type SequenceListener,
+  type SequenceSpec,
+  type Slot,
+} from "./slot-pool.js";
 import type { GpuSpec, ModelSpec, PerfModel } from "./types.js";
-
-/** What one sequence asks of a slot. */
-export interface SequenceSpec {
-  promptTokens: readonly number[];
-  /** Token ids it will generate, in order (empty for embeddings). */
-  outputTokens: readonly number[];
-  /** Embeddings neither reuse nor keep a slot's prompt cache. */
-  usePromptCache: boolean;
-}
-
-/** Timing of a finished sequence, in model milliseconds. */
-export interface SequenceResult {
-  /** All prompt tokens, cached or not (what newer Ollama reports as prompt_eval_count). */
-  promptEvalCount: number;
-  /** Time to prefill the tokens the cache did not hold. */
-  promptEvalMs: number;
-  cachedTokens: number;
-  evalCount: number;
-  evalMs: number;
-}
-
-/** Callbacks of one sequence; called synchronously from inside the engine. */
-export interface SequenceListener {
-  onToken(index: number): void;
-  onDone(result: SequenceResult): void;
-}
-
-/** Counters the engine reports to (the emulator's stats). */
-export interface EngineObserver {
-  prefill(model: string, computed: number, reused: number): void;
-  token(model: string): void;
-}
-
-interface Slot {
-  busy: Seq | null;
-  tokens: number[];
-  lastUsed: number;
-}
-
-/** A sequence in the engine: waiting for a slot, prefilling, decoding, or finished. */
-export interface Seq {
-  readonly spec: SequenceSpec;
-  readonly pool: SlotPool;
-  readonly listener: SequenceListener;
-  phase: "waiting" | "prefill" | "decode" | "done" | "cancelled";
-  slot: Slot | null;
-  remaining: number;
-  rate: number;
-  cachedTokens: number;
-  startedAt: number;
-  decodeStartedAt: number;
-  promptEvalMs: number;
-  emitted: number;
-}
-
-/** One loaded model's slots and the FIFO of sequences waiting for one. */
-export class SlotPool {
-  readonly slots: Slot[];
-  readonly waiting: Seq[] = [];
-  ready = false;
-  active = 0;
-
-  constructor(
-    readonly model: ModelSpec,
-    parallel: number,
-    readonly decodePerMs: number,
-    readonly prefillPerMs: number,
-  ) {
-    this.slots = Array.from({ length: Math.max(1, parallel) }, () => ({
-      busy: null,
-      tokens: [],
-      lastUsed: -1,
-    }));
-  }
-}
 
 const EPS = 1e-7;
 
@@ -243,7 +176,9 @@ export class GpuEngine {
   /** Handles the sequences whose phase or token ends at `at`. */
   private step(at: number): void {
     this.integrate(at);
-    const due = this.active.filter((s) => s.remaining <= EPS);
+    // Due when done, or when what is left takes less time than `at` can resolve as a double: late in a
+    // long run, a tiny remainder would otherwise re-plan the same instant forever.
+    const due = this.active.filter((s) => s.remaining <= EPS || at + s.remaining / s.rate <= at);
     for (const seq of due) {
       if (seq.phase === "prefill") {
         seq.promptEvalMs = at - seq.startedAt;

@@ -4,113 +4,24 @@
  * first (or waits for a busy one, blocking the queue as Ollama does); keep_alive timers unload idle
  * models.
  */
-import { digestOf } from "./catalog.js";
-import type { SimClock, TimerHandle } from "./clock.js";
-import {
-  GpuEngine,
-  type EngineObserver,
-  type Seq,
-  type SequenceResult,
-  type SequenceSpec,
-  type SlotPool,
-} from "./gpu-engine.js";
+import type { SimClock } from "./clock.js";
+import { GpuEngine } from "./gpu-engine.js";
 import { humanBytes2, loadTimeMs, memoryRequired } from "./perf-model.js";
-import { SimError, type EvictionPolicy, type GpuSpec, type ModelSpec, type PerfModel } from "./types.js";
+import type {
+  Job,
+  JobListener,
+  JobSpec,
+  JobState,
+  Runner,
+  RunnerInfo,
+  SchedulerConfig,
+  SchedulerObserver,
+} from "./scheduler-types.js";
+import { createRunner, pickVictim, runnerInfo } from "./runners.js";
+import { SimError } from "./types.js";
 
 /** Ollama's ErrMaxQueue text (sched.go). */
 export const ERR_MAX_QUEUE = "server busy, please try again.  maximum pending requests exceeded";
-
-/** Settings of the scheduler. */
-export interface SchedulerConfig {
-  gpu: GpuSpec;
-  perf: PerfModel;
-  numParallel: number;
-  /** 0 means Ollama's default of 3 per GPU. */
-  maxLoadedModels: number;
-  maxQueue: number;
-  /** Model milliseconds; Infinity keeps models loaded forever. */
-  defaultKeepAliveMs: number;
-  evictionPolicy: EvictionPolicy;
-}
-
-/** What a request asks the scheduler for: a model with options, and sequences to run on it. */
-export interface JobSpec {
-  model: ModelSpec;
-  numCtx: number;
-  /** keep_alive of the request (model ms); undefined leaves the model's as it is. */
-  keepAliveMs?: number;
-  /** None: only load the model. */
-  sequences: SequenceSpec[];
-}
-
-/** A finished request's timing, in model milliseconds. */
-export interface JobResult {
-  loadMs: number;
-  totalMs: number;
-  sequences: SequenceResult[];
-}
-
-/** Callbacks of a job; they may run synchronously inside submit(). */
-export interface JobListener {
-  onToken?(sequence: number, index: number): void;
-  onDone(result: JobResult): void;
-  onError(err: SimError): void;
-}
-
-/** A submitted request; cancel() frees whatever it holds at once. */
-export interface Job {
-  cancel(): void;
-}
-
-/** Scheduler counters merged into the emulator's stats. */
-export interface SchedulerObserver extends EngineObserver {
-  load(model: string): void;
-  unload(model: string, evicted: boolean): void;
-}
-
-/** A loaded (or loading) model as /api/ps and the stats see it. */
-export interface RunnerInfo {
-  model: ModelSpec;
-  state: "loading" | "ready";
-  numCtx: number;
-  memoryBytes: number;
-  refCount: number;
-  /** Keep-alive in model ms (Infinity: forever). */
-  sessionMs: number;
-  /** Model time it unloads at when idle, else null (busy, or kept forever). */
-  expiresAt: number | null;
-  active: number;
-  waiting: number;
-}
-
-interface Runner {
-  model: ModelSpec;
-  key: string;
-  numCtx: number;
-  memoryBytes: number;
-  pool: SlotPool;
-  state: "loading" | "ready";
-  refCount: number;
-  sessionMs: number;
-  expiresAt: number | null;
-  expiry: TimerHandle | null;
-  loadTimer: TimerHandle | null;
-  lastUsedAt: number;
-  evicting: boolean;
-  awaitingLoad: JobState[];
-}
-
-interface JobState {
-  spec: JobSpec;
-  listener: JobListener;
-  state: "pending" | "assigned" | "done" | "cancelled" | "failed";
-  submittedAt: number;
-  readyAt: number;
-  runner: Runner | null;
-  seqs: Seq[];
-  results: SequenceResult[];
-  left: number;
-}
 
 /** One GPU's scheduler and the engine that times its sequences. */
 export class GpuScheduler {
@@ -165,18 +76,9 @@ export class GpuScheduler {
     return this.pending.length + this.deferred.length;
   }
 
+  /** The loaded (and loading) models, as /api/ps and the stats show them. */
   runnerInfos(): RunnerInfo[] {
-    return [...this.runners.values()].map((r) => ({
-      model: r.model,
-      state: r.state,
-      numCtx: r.numCtx,
-      memoryBytes: r.memoryBytes,
-      refCount: r.refCount,
-      sessionMs: r.sessionMs,
-      expiresAt: r.expiresAt,
-      active: r.pool.active,
-      waiting: r.pool.waiting.length,
-    }));
+    return [...this.runners.values()].map(runnerInfo);
   }
 
   /** Every duration × factor from now on (the "slow" fault). */
@@ -283,43 +185,23 @@ export class GpuScheduler {
     return this.config.gpu.memoryBytes - used;
   }
 
-  /**
-   * Ollama's findRunnerToUnload: sort by keep-alive then model path (our digest), take the first
-   * idle one, else the first. The "lru" policy sorts by last use instead.
-   */
   private findVictim(): Runner | undefined {
-    const list = [...this.runners.values()];
-    if (this.config.evictionPolicy === "lru") list.sort((a, b) => a.lastUsedAt - b.lastUsedAt);
-    else
-      list.sort((a, b) =>
-        a.sessionMs !== b.sessionMs
-          ? a.sessionMs - b.sessionMs
-          : digestOf(a.model.name) < digestOf(b.model.name)
-            ? -1
-            : 1,
-      );
-    return list.find((r) => r.refCount === 0) ?? list[0];
+    return pickVictim([...this.runners.values()], this.config.evictionPolicy);
   }
 
   private startLoad(job: JobState, memoryBytes: number): void {
     const { model, numCtx } = job.spec;
     const now = this.engine.now();
-    const runner: Runner = {
+    const runner = createRunner(
       model,
-      key: model.name.toLowerCase(),
       numCtx,
       memoryBytes,
-      pool: this.engine.createPool(model, this.config.numParallel),
-      state: "loading",
-      refCount: 0,
-      sessionMs: this.config.defaultKeepAliveMs,
-      expiresAt: null,
-      expiry: null,
-      loadTimer: null,
-      lastUsedAt: now,
-      evicting: false,
-      awaitingLoad: [],
-    };
+      this.engine.createPool(model, this.config.numParallel),
+      {
+        sessionMs: this.config.defaultKeepAliveMs,
+        now,
+      },
+    );
     this.runners.set(runner.key, runner);
     this.loading = runner;
     this.observer.load(model.name);

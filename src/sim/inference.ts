@@ -5,7 +5,7 @@
 import { normalizeModelName } from "./catalog.js";
 import type { EmuContext } from "./context.js";
 import { decodeKeepAlive } from "./go-compat.js";
-import type { JobListener, JobResult } from "./gpu-scheduler.js";
+import type { JobListener, JobResult } from "./scheduler-types.js";
 import type { AnswerWriter, Exchange } from "./http-io.js";
 import type { InstalledModel } from "./model-store.js";
 import { effectiveNumCtx } from "./perf-model.js";

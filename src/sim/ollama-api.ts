@@ -19,16 +19,8 @@ import {
 } from "./inference.js";
 import type { InstalledModel } from "./model-store.js";
 import { effectiveNumCtx } from "./perf-model.js";
-import {
-  CHAT,
-  decodeBody,
-  EMBED,
-  EMBEDDING,
-  GENERATE,
-  type EmbedBody,
-  type InferenceBody,
-} from "./request-schemas.js";
-import { embedText, renderChat, renderRaw, tokenize, type TemplateMessage } from "./text-model.js";
+import { CHAT, decodeBody, GENERATE, type InferenceBody } from "./request-schemas.js";
+import { renderChat, renderRaw, type TemplateMessage } from "./text-model.js";
 import { SimError } from "./types.js";
 
 /** What a generate or chat request comes to once checked. */

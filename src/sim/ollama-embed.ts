@@ -3,7 +3,7 @@
  * to num_ctx, one sequence per input, and the response shapes.
  */
 import type { EmuContext } from "./context.js";
-import type { JobResult } from "./gpu-scheduler.js";
+import type { JobResult } from "./scheduler-types.js";
 import { OLLAMA_DIALECT, sendJson, type AnswerWriter, type Exchange } from "./http-io.js";
 import { INVALID_MODEL_NAME, keepAliveMs, parseModelRef, readOptions, runJob } from "./inference.js";
 import type { InstalledModel } from "./model-store.js";

@@ -5,11 +5,12 @@
 import { namespaceOf } from "./catalog.js";
 import type { EmuContext } from "./context.js";
 import { goJson } from "./go-compat.js";
-import type { JobResult } from "./gpu-scheduler.js";
+import type { JobResult } from "./scheduler-types.js";
 import { sendJson, type Dialect, type Exchange } from "./http-io.js";
 import { runJob } from "./inference.js";
 import { answerWriter, planChat, planGenerate, type Plan } from "./ollama-api.js";
 import { planEmbed, runEmbed } from "./ollama-embed.js";
+import { fromChatRequest, goTypeOf } from "./openai-convert.js";
 import {
   decodeBody,
   OA_CHAT,
@@ -54,45 +55,6 @@ function usage(r: JobResult | null): {
   const p = m?.promptEvalCount ?? 0;
   const c = m?.evalCount ?? 0;
   return { prompt_tokens: p, completion_tokens: c, total_tokens: p + c };
-}
-
-function goTypeOf(v: unknown): string {
-  if (v === null || v === undefined) return "<nil>";
-  if (typeof v === "number") return "float64";
-  if (typeof v === "boolean") return "bool";
-  return Array.isArray(v) ? "[]interface {}" : typeof v === "string" ? "string" : "map[string]interface {}";
-}
-
-/** openai.FromChatRequest: messages, stop, max_tokens, temperature/top_p defaults of 1, format. */
-function fromChatRequest(r: OpenAiBody): InferenceBody {
-  const messages: NonNullable<InferenceBody["messages"]> = [];
-  for (const msg of r.messages ?? []) {
-    const role = msg.role ?? "";
-    if (typeof msg.content === "string") messages.push({ role, content: msg.content });
-    else if (Array.isArray(msg.content)) {
-      for (const part of msg.content as unknown[]) {
-        const p = typeof part === "object" && part !== null ? (part as Record<string, unknown>) : null;
-        if (p?.type === "text" && typeof p.text === "string") messages.push({ role, content: p.text });
-        else if (p?.type === "image_url") messages.push({ role, content: "", images: [""] });
-        else throw new SimError(400, "invalid message format");
-      }
-    } else if ((msg as { tool_calls?: unknown }).tool_calls == null) {
-      throw new SimError(400, `invalid message content type: ${goTypeOf(msg.content)}`);
-    } else messages.push({ role, content: "" });
-  }
-  const options: Record<string, unknown> = { temperature: r.temperature ?? 1.0, top_p: r.top_p ?? 1.0 };
-  if (typeof r.stop === "string") options.stop = [r.stop];
-  else if (Array.isArray(r.stop)) options.stop = r.stop.filter((s) => typeof s === "string");
-  if (r.max_tokens !== undefined) options.num_predict = r.max_tokens;
-  if (r.seed !== undefined) options.seed = r.seed;
-  const type = r.response_format?.type?.trim().toLowerCase();
-  const format =
-    type === "json_object"
-      ? "json"
-      : type === "json_schema"
-        ? r.response_format?.json_schema?.schema
-        : undefined;
-  return { model: r.model, messages, options, format, stream: r.stream === true, tools: r.tools };
 }
 
 function decodeOpenAi(x: Exchange, schema: typeof OA_CHAT): OpenAiBody | null {

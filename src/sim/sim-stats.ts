@@ -1,5 +1,6 @@
 /** Counters behind GET /__sim/stats: requests, concurrency, tokens, cache reuse, loads and faults. */
-import type { GpuScheduler, SchedulerObserver } from "./gpu-scheduler.js";
+import type { GpuScheduler } from "./gpu-scheduler.js";
+import type { SchedulerObserver } from "./scheduler-types.js";
 import type { FaultSpec, ModelCounters, SimStats } from "./types.js";
 
 function emptyModel(): ModelCounters {
