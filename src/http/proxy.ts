@@ -69,13 +69,22 @@ export async function proxyInference(
 ): Promise<void> {
   const startedMs = deps.now();
   const model = normalizeModelName(call.parsed.model);
-  const clientGone = new AbortController();
+  // One controller per request, aborted by a client that leaves or by the request deadline
+  // (cheaper than AbortSignal.any + AbortSignal.timeout on this hot path).
+  const cancel = new AbortController();
+  const signal = cancel.signal;
+  let clientLeft = false;
   const res = reply.raw;
   const onClose = (): void => {
-    if (!res.writableFinished) clientGone.abort();
+    if (res.writableFinished) return;
+    clientLeft = true;
+    cancel.abort(new Error("client disconnected"));
   };
   res.on("close", onClose);
-  const signal = AbortSignal.any([clientGone.signal, AbortSignal.timeout(deps.settings.requestTimeoutMs)]);
+  const deadline = setTimeout(
+    () => cancel.abort(new Error(`request deadline of ${deps.settings.requestTimeoutMs} ms passed`)),
+    deps.settings.requestTimeoutMs,
+  );
   const tried = new Set<string>();
   const failures: AttemptFailure[] = [];
   let outcome: RequestOutcome = "ok";
@@ -85,6 +94,7 @@ export async function proxyInference(
   const tail = new AnswerTail(framingOf(call));
 
   const finish = (): void => {
+    clearTimeout(deadline);
     res.off("close", onClose);
     const stats = tail.stats();
     const totalMs = deps.now() - startedMs;
@@ -130,7 +140,7 @@ export async function proxyInference(
           ...result.failure,
           willRetry,
         });
-        if (clientGone.signal.aborted) {
+        if (clientLeft) {
           outcome = "aborted";
           status = 499;
           return;
@@ -181,7 +191,7 @@ async function attemptOnce(
       bodyTimeoutMs: deps.settings.firstTokenTimeoutMs,
     });
   } catch (err) {
-    const kind = classifyTransportError(err);
+    const kind = signal.aborted ? "aborted" : classifyTransportError(err);
     if (kind !== "aborted")
       deps.fleet.markFailure(instance, `${call.path}: ${kind}: ${(err as Error).message}`);
     return fail(kind, (err as Error).message);
@@ -212,10 +222,31 @@ async function attemptOnce(
   try {
     first = await iterator.next();
   } catch (err) {
-    upstream.body.destroy();
-    const kind = classifyTransportError(err);
-    if (kind !== "aborted") deps.fleet.markFailure(instance, `${call.path}: ${kind} before first byte`);
-    return fail(kind === "other" ? "stream_reset" : kind, (err as Error).message);
+    return brokenBeforeCommit(deps, call, instance, upstream, err, signal, fail);
+  }
+
+  const length = Number(upstream.headers["content-length"]);
+  if (!call.parsed.stream && Number.isFinite(length) && length <= WHOLE_ANSWER_MAX_BYTES) {
+    // A small whole answer is read to its end before the client sees a byte: one write to the
+    // client, and an instance that breaks mid-body can still be retried elsewhere.
+    const chunks: Buffer[] = first.done ? [] : [first.value];
+    try {
+      for (let next = await iterator.next(); !next.done; next = await iterator.next())
+        chunks.push(next.value);
+    } catch (err) {
+      return brokenBeforeCommit(deps, call, instance, upstream, err, signal, fail);
+    }
+    const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+    tail.push(body);
+    reply.hijack();
+    reply.raw.writeHead(upstream.statusCode, {
+      "content-type": String(upstream.headers["content-type"] ?? "application/json; charset=utf-8"),
+      "content-length": String(body.length),
+      "x-request-id": String(request.id),
+      "x-ollama-fleet-instance": instance.id,
+    });
+    reply.raw.end(body);
+    return { kind: "done", status: upstream.statusCode, outcome: "ok", ttftMs: deps.now() - startedMs };
   }
 
   const res = reply.raw;
@@ -243,8 +274,8 @@ async function attemptOnce(
     return { kind: "done", status: upstream.statusCode, outcome: "ok", ttftMs };
   } catch (err) {
     upstream.body.destroy();
-    const kind = classifyTransportError(err);
-    if (signal.aborted && kind === "aborted") {
+    const kind = signal.aborted ? "aborted" : classifyTransportError(err);
+    if (kind === "aborted") {
       res.destroy();
       return { kind: "done", status: 499, outcome: "aborted", ttftMs };
     }
@@ -256,6 +287,24 @@ async function attemptOnce(
     );
     return { kind: "done", status: upstream.statusCode, outcome: "stream_error", ttftMs };
   }
+}
+
+/** Whole answers up to this size are read before the client sees them; larger ones stream through. */
+const WHOLE_ANSWER_MAX_BYTES = 1024 * 1024;
+
+function brokenBeforeCommit(
+  deps: ProxyDeps,
+  call: InferenceCall,
+  instance: Instance,
+  upstream: UpstreamResponse,
+  err: unknown,
+  signal: AbortSignal,
+  fail: (kind: UpstreamFailureKind, message: string) => AttemptResult,
+): AttemptResult {
+  upstream.body.destroy();
+  const kind = signal.aborted ? "aborted" : classifyTransportError(err);
+  if (kind !== "aborted") deps.fleet.markFailure(instance, `${call.path}: ${kind} before first byte`);
+  return fail(kind === "other" ? "stream_reset" : kind, (err as Error).message);
 }
 
 /** Ends a started answer with an error in its own framing (never a torn JSON line). */

@@ -60,10 +60,13 @@ export function buildServer(ctx: GatewayContext, options: ServerOptions): Fastif
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
 
-  app.addHook("onRequest", async (req, reply) => {
-    reply.header("x-request-id", String(req.id));
-    if (ctx.emulated) reply.header("x-ollama-fleet-emulated", "true");
-    reply.header("x-ollama-fleet-version", ctx.gatewayVersion);
+  // Set on the raw response so the headers also go out on replies the proxy hijacks.
+  app.addHook("onRequest", (req, reply, done) => {
+    const raw = reply.raw;
+    raw.setHeader("x-request-id", String(req.id));
+    raw.setHeader("x-ollama-fleet-version", ctx.gatewayVersion);
+    if (ctx.emulated) raw.setHeader("x-ollama-fleet-emulated", "true");
+    done();
   });
 
   app.setErrorHandler((err, req, reply) => {
