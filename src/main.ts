@@ -9,11 +9,17 @@ import type { GatewayContext } from "./http/gateway-context.js";
 import { buildServer } from "./http/server.js";
 import { GatewayMetrics } from "./metrics/gateway-metrics.js";
 import { TypedEmitter } from "./util/typed-emitter.js";
+import { RequestRouter } from "./backend/request-router.js";
+import { PerformanceTracker } from "./routing/performance-tracker.js";
+import { createBalancer } from "./routing/registry.js";
 
 /** The gateway's own version, from package.json. */
 export const GATEWAY_VERSION: string = (
   createRequire(import.meta.url)("../../package.json") as { version: string }
 ).version;
+
+/** Queue waiting time that promotes a request one priority step (low is never starved). */
+const AGING_MS = 10_000;
 
 /** What starting a gateway needs beyond the config. */
 export interface GatewayOptions {
@@ -32,6 +38,7 @@ export interface Gateway {
   url: string;
   port: number;
   fleet: Fleet;
+  router: RequestRouter;
   events: TypedEmitter<GatewayEvents>;
   metrics: GatewayMetrics;
   close(): Promise<void>;
@@ -55,35 +62,61 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const { config, logger } = options;
   const gw = config.gateway;
   const now = options.now ?? Date.now;
+  const lb = config.loadBalancing;
+  const random = options.random ?? Math.random;
   const fleet = new Fleet({
     specs: options.specs ?? specsFromConfig(config),
     refreshIntervalMs: gw.inventoryRefreshSeconds * 1000,
-    checkTimeoutMs: config.loadBalancing.healthCheckTimeoutSeconds * 1000,
+    checkTimeoutMs: lb.healthCheckTimeoutSeconds * 1000,
+    healthCheckIntervalMs: lb.healthCheckIntervalSeconds * 1000,
     connectTimeoutMs: gw.connectTimeoutSeconds * 1000,
+    guard: {
+      unhealthyThreshold: lb.unhealthyThreshold,
+      healthyThreshold: lb.healthyThreshold,
+      breakerEnabled: lb.enableCircuitBreaker,
+      breakerThreshold: lb.circuitBreakerThreshold,
+      breakerResetMs: lb.circuitBreakerResetSeconds * 1000,
+    },
+    now,
+  });
+  const perf = new PerformanceTracker({ now });
+  const router = new RequestRouter({
+    fleet,
+    balancer: createBalancer(lb.loadBalancingStrategy, { now, random }),
+    perf,
+    maxQueueSize: gw.maxQueueSize,
+    queueTimeoutMs: gw.queueTimeoutSeconds * 1000,
+    agingMs: AGING_MS,
     now,
   });
   const events = new TypedEmitter<GatewayEvents>();
-  const metrics = new GatewayMetrics(fleet, events);
+  const metrics = new GatewayMetrics(fleet, events, router);
   const ctx: GatewayContext = {
     fleet,
+    router,
+    perf,
+    strategy: lb.loadBalancingStrategy,
     proxy: {
-      fleet,
+      router,
       events,
       settings: {
         maxAttempts: gw.maxAttempts,
         firstTokenTimeoutMs: gw.firstTokenTimeoutSeconds * 1000,
+        stallTimeoutMs: gw.stallTimeoutSeconds * 1000,
         requestTimeoutMs: gw.requestTimeoutSeconds * 1000,
       },
-      random: options.random ?? Math.random,
       now,
       logger,
     },
     adminAuth: { adminKey: gw.adminKey, listenHost: gw.listenHost },
-    fanOutTimeoutMs: config.loadBalancing.healthCheckTimeoutSeconds * 1000,
+    fanOutTimeoutMs: lb.healthCheckTimeoutSeconds * 1000,
     emulated: options.emulated ?? false,
     gatewayVersion: GATEWAY_VERSION,
   };
 
+  fleet.events.on("breaker-transition", (e) =>
+    logger.warn({ instance: e.id, from: e.from, to: e.to, reason: e.reason }, "circuit breaker changed"),
+  );
   fleet.events.on("instance-health", (e) => {
     const fields = { instance: e.id, from: e.from, to: e.to, reason: e.reason };
     if (e.to === "unhealthy") logger.warn(fields, "instance health changed");
@@ -126,6 +159,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   try {
     await app.listen({ host: gw.listenHost, port: gw.listenPort });
   } catch (err) {
+    router.close();
     await fleet.close();
     metrics.close();
     throw err;
@@ -144,10 +178,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     url,
     port,
     fleet,
+    router,
     events,
     metrics,
     close() {
       closing ??= (async () => {
+        router.close();
         await app.close();
         await fleet.close();
         metrics.close();

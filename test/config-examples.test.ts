@@ -87,6 +87,7 @@ test("defaultConfig() holds the documented gateway defaults", () => {
     maxRequestBodyBytes: 32 * 1024 * 1024,
     requestTimeoutSeconds: 600,
     firstTokenTimeoutSeconds: 120,
+    stallTimeoutSeconds: 30,
     connectTimeoutSeconds: 5,
     inventoryRefreshSeconds: 10,
     maxAttempts: 3,

@@ -1,6 +1,13 @@
 /** The set of upstream instances and the background refresh of their inventory. */
 import { UndiciBackendClient, type BackendClient } from "./backend-client.js";
-import { Instance, type InstanceHealth, type InstanceSpec, type InstanceStats } from "./instance.js";
+import {
+  Instance,
+  type InstanceGuardSettings,
+  type InstanceHealth,
+  type InstanceSpec,
+  type InstanceStats,
+} from "./instance.js";
+import type { BreakerState } from "../routing/types.js";
 import type { OllamaPsModel, OllamaTagModel } from "./ollama-types.js";
 import { TypedEmitter } from "../util/typed-emitter.js";
 
@@ -8,6 +15,7 @@ import { TypedEmitter } from "../util/typed-emitter.js";
 export interface FleetEvents {
   "instance-health": { id: string; from: InstanceHealth; to: InstanceHealth; reason: string };
   "inventory-refreshed": { id: string; models: number; loaded: number };
+  "breaker-transition": { id: string; from: BreakerState; to: BreakerState; reason: string };
 }
 
 /** Options of a fleet. */
@@ -15,7 +23,10 @@ export interface FleetOptions {
   specs: InstanceSpec[];
   refreshIntervalMs: number;
   checkTimeoutMs: number;
+  /** Interval of the active health check (GET /api/version), the seed's HealthCheckIntervalSeconds. */
+  healthCheckIntervalMs: number;
   connectTimeoutMs: number;
+  guard: Omit<InstanceGuardSettings, "now">;
   /** Factory for upstream clients; tests may inject their own. */
   clientFactory?: (spec: InstanceSpec) => BackendClient;
   now?: () => number;
@@ -26,6 +37,7 @@ export class Fleet {
   readonly events = new TypedEmitter<FleetEvents>();
   private readonly byId = new Map<string, Instance>();
   private timer: NodeJS.Timeout | undefined;
+  private healthTimer: NodeJS.Timeout | undefined;
   private readonly inProgress = new Map<string, Promise<void>>();
   private readonly now: () => number;
   private closed = false;
@@ -36,7 +48,16 @@ export class Fleet {
       options.clientFactory ??
       ((spec: InstanceSpec) =>
         new UndiciBackendClient(spec.url, { connectTimeoutMs: options.connectTimeoutMs }));
-    for (const spec of options.specs) this.byId.set(spec.id, new Instance(spec, factory(spec)));
+    for (const spec of options.specs) {
+      const instance = new Instance(spec, factory(spec), { ...options.guard, now: this.now });
+      instance.healthTracker.events.on("transition", (t) =>
+        this.events.emit("instance-health", { id: spec.id, from: t.from, to: t.to, reason: t.reason }),
+      );
+      instance.breaker.events.on("transition", (t) =>
+        this.events.emit("breaker-transition", { id: spec.id, from: t.from, to: t.to, reason: t.reason }),
+      );
+      this.byId.set(spec.id, instance);
+    }
   }
 
   /** Every instance, in configuration order. */
@@ -54,6 +75,30 @@ export class Fleet {
     if (this.closed) return;
     this.timer = setInterval(() => void this.refreshAll(), this.options.refreshIntervalMs);
     this.timer.unref();
+    this.healthTimer = setInterval(() => void this.checkAll(), this.options.healthCheckIntervalMs);
+    this.healthTimer.unref();
+  }
+
+  /** The active health check: GET /api/version on every instance within the check timeout. */
+  async checkAll(): Promise<void> {
+    await Promise.all(
+      this.instances().map(async (instance) => {
+        try {
+          const v = await instance.client.json<{ version?: string }>({
+            method: "GET",
+            path: "/api/version",
+            signal: AbortSignal.timeout(this.options.checkTimeoutMs),
+            headersTimeoutMs: this.options.checkTimeoutMs,
+          });
+          if (this.closed) return;
+          instance.version = v.version ?? instance.version;
+          instance.healthTracker.recordSuccess("active");
+        } catch (err) {
+          if (!this.closed)
+            instance.healthTracker.recordFailure("active", `health check failed: ${errorText(err)}`);
+        }
+      }),
+    );
   }
 
   /** Refreshes all instances concurrently; never throws. */
@@ -96,7 +141,7 @@ export class Fleet {
       instance.setInventory(tags.models ?? [], ps.models ?? []);
       instance.lastCheckedAtMs = this.now();
       instance.lastError = undefined;
-      this.setHealth(instance, "healthy", "inventory refresh succeeded");
+      instance.healthTracker.recordSuccess("active");
       this.events.emit("inventory-refreshed", {
         id: instance.id,
         models: tags.models?.length ?? 0,
@@ -105,22 +150,16 @@ export class Fleet {
     } catch (err) {
       if (this.closed) return;
       instance.lastCheckedAtMs = this.now();
-      this.markFailure(instance, `inventory refresh failed: ${errorText(err)}`);
+      instance.lastError = `inventory refresh failed: ${errorText(err)}`;
+      instance.healthTracker.recordFailure("active", instance.lastError);
     }
   }
 
-  /** Records a failure seen on a real request or a check, turning the instance unhealthy. */
+  /** Records a failure seen on a real request (a passive health signal). */
   markFailure(instance: Instance, reason: string): void {
     instance.lastError = reason;
     instance.failuresTotal++;
-    this.setHealth(instance, "unhealthy", reason);
-  }
-
-  private setHealth(instance: Instance, to: InstanceHealth, reason: string): void {
-    const from = instance.health;
-    if (from === to) return;
-    instance.health = to;
-    this.events.emit("instance-health", { id: instance.id, from, to, reason });
+    instance.healthTracker.recordFailure("passive", reason);
   }
 
   stats(): InstanceStats[] {
@@ -130,6 +169,7 @@ export class Fleet {
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.healthTimer) clearInterval(this.healthTimer);
     await Promise.allSettled([...this.inProgress.values()]);
     await Promise.all(this.instances().map((i) => i.client.close()));
     this.events.removeAll();

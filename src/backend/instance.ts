@@ -1,10 +1,23 @@
 /** Runtime state of one upstream Ollama instance: health, in-flight count and inventory. */
 import type { BackendClient } from "./backend-client.js";
+import { CircuitBreaker } from "../health/circuit-breaker.js";
+import { HealthTracker } from "../health/health-tracker.js";
+import type { BreakerState } from "../routing/types.js";
 import type { OllamaPsModel, OllamaTagModel } from "./ollama-types.js";
 import { normalizeModelName } from "../util/model-name.js";
 
 /** Health of an instance as the gateway sees it. */
 export type InstanceHealth = "unknown" | "healthy" | "unhealthy";
+
+/** The seed's health and breaker parameters, shared by every instance. */
+export interface InstanceGuardSettings {
+  unhealthyThreshold: number;
+  healthyThreshold: number;
+  breakerEnabled: boolean;
+  breakerThreshold: number;
+  breakerResetMs: number;
+  now: () => number;
+}
 
 /** Static description of an instance (from config, detection or the demo fleet). */
 export interface InstanceSpec {
@@ -25,6 +38,9 @@ export interface InstanceStats {
   url: string;
   gpuId: number;
   health: InstanceHealth;
+  breaker: BreakerState;
+  /** healthy, unhealthy, open (breaker) or draining: the one word the dashboard shows. */
+  state: "unknown" | "healthy" | "unhealthy" | "open" | "half-open" | "draining";
   draining: boolean;
   inFlight: number;
   maxConcurrentRequests: number | undefined;
@@ -39,7 +55,10 @@ export interface InstanceStats {
 
 /** Mutable runtime state of one instance; only the fleet and the proxy change it. */
 export class Instance {
-  health: InstanceHealth = "unknown";
+  /** Consecutive-result health from active checks and real requests (the seed's thresholds). */
+  readonly healthTracker: HealthTracker;
+  /** Per-instance circuit breaker (the seed's CircuitBreaker* settings). */
+  readonly breaker: CircuitBreaker;
   draining = false;
   inFlight = 0;
   version: string | undefined;
@@ -55,7 +74,53 @@ export class Instance {
   constructor(
     readonly spec: InstanceSpec,
     readonly client: BackendClient,
-  ) {}
+    guard: InstanceGuardSettings,
+  ) {
+    this.healthTracker = new HealthTracker({
+      unhealthyThreshold: guard.unhealthyThreshold,
+      healthyThreshold: guard.healthyThreshold,
+      now: guard.now,
+    });
+    this.breaker = new CircuitBreaker({
+      threshold: guard.breakerThreshold,
+      resetMs: guard.breakerResetMs,
+      now: guard.now,
+      enabled: guard.breakerEnabled,
+    });
+  }
+
+  /** Current health. */
+  get health(): InstanceHealth {
+    return this.healthTracker.state;
+  }
+
+  /** Marks the model loaded here at once (an answer just came from it); the next /api/ps confirms. */
+  markLoaded(model: string): void {
+    if (this.loaded.has(model)) return;
+    const tag = this.tags.get(model);
+    if (!tag) return;
+    this.loaded.set(model, {
+      name: tag.name,
+      model: tag.model,
+      size: tag.size,
+      digest: tag.digest,
+      details: tag.details,
+      expires_at: "",
+      size_vram: tag.size,
+    });
+  }
+
+  /** Size in bytes of a model on this instance's disk, if known. */
+  modelSizeBytes(model: string): number | undefined {
+    return this.tags.get(model)?.size;
+  }
+
+  /** Memory the loaded models take, in bytes (from /api/ps). */
+  loadedBytes(): number {
+    let sum = 0;
+    for (const m of this.loaded.values()) sum += m.size_vram || m.size || 0;
+    return sum;
+  }
 
   get id(): string {
     return this.spec.id;
@@ -110,6 +175,14 @@ export class Instance {
       url: this.spec.url,
       gpuId: this.spec.gpuId,
       health: this.health,
+      breaker: this.breaker.state,
+      state: this.draining
+        ? "draining"
+        : this.breaker.state !== "closed"
+          ? this.breaker.state === "open"
+            ? "open"
+            : "half-open"
+          : this.health,
       draining: this.draining,
       inFlight: this.inFlight,
       maxConcurrentRequests: this.spec.maxConcurrentRequests,

@@ -61,6 +61,8 @@ export interface GatewaySettings {
   maxRequestBodyBytes: number;
   requestTimeoutSeconds: number;
   firstTokenTimeoutSeconds: number;
+  /** StallTimeoutSeconds, default 30: longest silence between two tokens before the instance counts as stalled. */
+  stallTimeoutSeconds: number;
   connectTimeoutSeconds: number;
   inventoryRefreshSeconds: number;
   maxAttempts: number;
@@ -137,6 +139,7 @@ export const gatewaySchema = z.object({
   maxRequestBodyBytes: byteSizeField().default(32 * 1024 * 1024),
   requestTimeoutSeconds: secondsField().default(600),
   firstTokenTimeoutSeconds: secondsField().default(120),
+  stallTimeoutSeconds: secondsField().default(30),
   connectTimeoutSeconds: secondsField().default(5),
   inventoryRefreshSeconds: secondsField().default(10),
   maxAttempts: wholeNumber(1).default(3),

@@ -2,10 +2,16 @@
 import type { Fleet } from "../backend/fleet.js";
 import type { ProxyDeps } from "./proxy.js";
 import type { AdminAuthSettings } from "./admin/admin-auth.js";
+import type { RequestRouter } from "../backend/request-router.js";
+import type { PerformanceTracker } from "../routing/performance-tracker.js";
 
 /** Shared dependencies of all route modules. */
 export interface GatewayContext {
   fleet: Fleet;
+  router: RequestRouter;
+  perf: PerformanceTracker;
+  /** The configured LoadBalancingStrategy. */
+  strategy: string;
   proxy: ProxyDeps;
   adminAuth: AdminAuthSettings;
   /** Per-call timeout of fan-out requests (tags, ps, show...). */

@@ -8,7 +8,7 @@ export type RequestOutcome =
 
 /** Why one upstream attempt failed. */
 export type UpstreamFailureKind =
-  TransportFailureKind | "http_5xx" | "busy" | "model_missing" | "stream_reset";
+  TransportFailureKind | "http_5xx" | "busy" | "model_missing" | "stream_reset" | "malformed";
 
 /** Payloads of the gateway's events. */
 export interface GatewayEvents {

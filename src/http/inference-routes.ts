@@ -1,7 +1,7 @@
 /** Inference endpoints of both dialects: each request goes to one instance that has its model. */
 import type { FastifyInstance } from "fastify";
 import type { GatewayContext } from "./gateway-context.js";
-import { proxyInference } from "./proxy.js";
+import { priorityOf, proxyInference } from "./proxy.js";
 import { parseInference, type InferenceEndpoint } from "./request-body.js";
 import { dialectOf } from "./dialect.js";
 
@@ -23,7 +23,14 @@ export function registerInferenceRoutes(app: FastifyInstance, ctx: GatewayContex
       const parsed = parseInference(endpoint, request.body);
       await proxyInference(
         ctx.proxy,
-        { endpoint, dialect: dialectOf(path), path, parsed, body: request.body as Buffer },
+        {
+          endpoint,
+          dialect: dialectOf(path),
+          path,
+          parsed,
+          body: request.body as Buffer,
+          priority: priorityOf(request.headers["x-priority"]),
+        },
         request,
         reply,
       );

@@ -1,6 +1,7 @@
 /** Prometheus metrics of the gateway, fed by component events and stats (never called from routing). */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { Fleet } from "../backend/fleet.js";
+import type { RequestRouter } from "../backend/request-router.js";
 import type { GatewayEvents } from "../http/gateway-events.js";
 import type { TypedEmitter } from "../util/typed-emitter.js";
 
@@ -11,7 +12,7 @@ export class GatewayMetrics {
   readonly registry = new Registry();
   private readonly unsubscribe: (() => void)[] = [];
 
-  constructor(fleet: Fleet, events: TypedEmitter<GatewayEvents>) {
+  constructor(fleet: Fleet, events: TypedEmitter<GatewayEvents>, router: RequestRouter) {
     collectDefaultMetrics({ register: this.registry, prefix: "ollama_fleet_process_" });
     const r = [this.registry];
     const requests = new Counter({
@@ -77,7 +78,94 @@ export class GatewayMetrics {
       },
     });
 
+    new Gauge({
+      name: "ollama_fleet_instance_state",
+      help: "1 for the instance's current state (healthy, unhealthy, unknown, open, half-open, draining), else 0.",
+      labelNames: ["instance", "state"] as const,
+      registers: r,
+      collect() {
+        this.reset();
+        for (const i of fleet.stats()) {
+          for (const state of ["unknown", "healthy", "unhealthy", "open", "half-open", "draining"]) {
+            this.set({ instance: i.id, state }, i.state === state ? 1 : 0);
+          }
+        }
+      },
+    });
+    new Gauge({
+      name: "ollama_fleet_instance_breaker_open",
+      help: "Circuit breaker of each instance: 0 closed, 1 open, 0.5 half-open.",
+      labelNames: ["instance"] as const,
+      registers: r,
+      collect() {
+        this.reset();
+        for (const i of fleet.instances()) {
+          const st = i.breaker.state;
+          this.set({ instance: i.id }, st === "open" ? 1 : st === "half-open" ? 0.5 : 0);
+        }
+      },
+    });
+    new Gauge({
+      name: "ollama_fleet_instance_health_score",
+      help: "Routing health score (0..1] of each instance for each model it holds, and the factors it multiplies.",
+      labelNames: ["instance", "model", "factor"] as const,
+      registers: r,
+      collect() {
+        this.reset();
+        for (const [instance, entries] of Object.entries(router.scores())) {
+          for (const e of entries) {
+            this.set({ instance, model: e.model, factor: "score" }, e.score);
+            for (const [factor, v] of Object.entries(e.parts))
+              this.set({ instance, model: e.model, factor }, v);
+          }
+        }
+      },
+    });
+    new Gauge({
+      name: "ollama_fleet_queue_depth",
+      help: "Requests waiting in the gateway's admission queue, by model and priority.",
+      labelNames: ["model", "priority"] as const,
+      registers: r,
+      collect() {
+        this.reset();
+        for (const [model, byPriority] of Object.entries(router.queueStats().byModel)) {
+          for (const [priority, n] of Object.entries(byPriority)) this.set({ model, priority }, n);
+        }
+      },
+    });
+    const breakerTransitions = new Counter({
+      name: "ollama_fleet_breaker_transitions_total",
+      help: "Circuit-breaker state changes by instance and new state.",
+      labelNames: ["instance", "to"] as const,
+      registers: r,
+    });
+    const healthTransitions = new Counter({
+      name: "ollama_fleet_health_transitions_total",
+      help: "Health state changes by instance and new state.",
+      labelNames: ["instance", "to"] as const,
+      registers: r,
+    });
+    const queueRejected = new Counter({
+      name: "ollama_fleet_queue_rejected_total",
+      help: "Requests that left the admission queue unserved, by reason (queue_full, queue_timeout, aborted).",
+      labelNames: ["reason"] as const,
+      registers: r,
+    });
+    const queueWait = new Histogram({
+      name: "ollama_fleet_queue_wait_seconds",
+      help: "Time requests waited in the admission queue before being placed, by priority.",
+      labelNames: ["priority"] as const,
+      buckets: LATENCY_BUCKETS_S,
+      registers: r,
+    });
+
     this.unsubscribe.push(
+      fleet.events.on("breaker-transition", (e) => breakerTransitions.inc({ instance: e.id, to: e.to })),
+      fleet.events.on("instance-health", (e) => healthTransitions.inc({ instance: e.id, to: e.to })),
+      router.queue.events.on("rejected", (e) => queueRejected.inc({ reason: e.reason })),
+      router.queue.events.on("dequeued", (e) =>
+        queueWait.observe({ priority: e.priority }, e.waitedMs / 1000),
+      ),
       events.on("request-completed", (e) => {
         const instance = e.instanceId ?? "none";
         // A request that reached no instance may name any string; keep the label set bounded.

@@ -9,7 +9,21 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: GatewayContext): 
   const guard = async (req: FastifyRequest): Promise<void> =>
     checkAdmin(ctx.adminAuth, req.headers.authorization);
 
-  app.get("/fleet/instances", { preHandler: guard }, async () => ({ instances: ctx.fleet.stats() }));
+  app.get("/fleet/instances", { preHandler: guard }, async () => {
+    const scores = ctx.router.scores();
+    const perf = ctx.perf.snapshot();
+    return {
+      strategy: ctx.strategy,
+      instances: ctx.fleet.instances().map((i) => ({
+        ...i.stats(),
+        healthDetail: i.healthTracker.stats(),
+        breakerDetail: i.breaker.stats(),
+        scores: scores[i.id] ?? [],
+        performance: perf.instances.find((p) => p.id === i.id),
+      })),
+      queue: ctx.router.queueStats(),
+    };
+  });
 
   app.get("/fleet/status", { preHandler: guard }, async () => {
     const instances = ctx.fleet.stats();
@@ -19,6 +33,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: GatewayContext): 
       instances: { total: instances.length, healthy },
       degraded: healthy < instances.length,
       inFlight: instances.reduce((sum, i) => sum + i.inFlight, 0),
+      queue: ctx.router.queueStats(),
     };
   });
 

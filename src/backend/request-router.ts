@@ -1,0 +1,230 @@
+/**
+ * Places requests on instances: builds each instance's Candidate (health, breaker, load, residency,
+ * measured speed), asks the configured Balancer, claims the slot and breaker trial, and on release
+ * feeds the outcome back to health, breaker and the performance tracker. Requests that find every
+ * instance full wait in the admission queue, pumped whenever a slot frees.
+ */
+import { GatewayError } from "../errors/catalog.js";
+import { AdmissionQueue } from "../queue/admission-queue.js";
+import { QueueError } from "../queue/queue-error.js";
+import type { QueueStats } from "../queue/types.js";
+import { scoreCandidates } from "../routing/health-score.js";
+import { canHold, residencyOf } from "../routing/model-fit.js";
+import type { PerformanceTracker } from "../routing/performance-tracker.js";
+import { isEligible, type Balancer, type Candidate, type Priority } from "../routing/types.js";
+import type { Fleet } from "./fleet.js";
+import type { Instance } from "./instance.js";
+import type { AttemptOutcome, Placement, RouteResult, Router } from "./router-types.js";
+
+/** Requests an instance takes at once when the config does not say (Ollama's own queue holds the rest). */
+export const DEFAULT_INSTANCE_CAPACITY = 4;
+
+/** Failure kinds that say something about the instance (and so count for health and breaker). */
+const BLAMING = new Set(["connect", "timeout", "reset", "other", "http_5xx", "stream_reset", "malformed"]);
+
+/** Settings of the router. */
+export interface RequestRouterOptions {
+  fleet: Fleet;
+  balancer: Balancer;
+  perf: PerformanceTracker;
+  maxQueueSize: number;
+  queueTimeoutMs: number;
+  /** Waiting this long promotes a queued request one priority step. */
+  agingMs: number;
+  now: () => number;
+}
+
+interface QueueItem {
+  exclude: ReadonlySet<string>;
+}
+
+/** The Router the proxy uses; `close()` rejects queued requests. */
+export class RequestRouter implements Router {
+  readonly queue: AdmissionQueue<QueueItem, Placement>;
+  private readonly fleet: Fleet;
+
+  constructor(private readonly options: RequestRouterOptions) {
+    this.fleet = options.fleet;
+    this.queue = new AdmissionQueue<QueueItem, Placement>({
+      maxSize: options.maxQueueSize,
+      agingMs: options.agingMs,
+      place: (w) => this.tryPlace(w.model, w.priority, w.item.exclude),
+      placementKey: (w) =>
+        w.item.exclude.size === 0 ? w.model : `${w.model}|${[...w.item.exclude].join(",")}`,
+    });
+    // Capacity may have appeared: a recovered instance, a closed breaker, fresh inventory.
+    this.fleet.events.on("instance-health", () => this.queue.pump());
+    this.fleet.events.on("inventory-refreshed", () => this.queue.pump());
+  }
+
+  /** Each instance's candidate view for a model (for the admin API and the balancer). */
+  candidates(model: string): Candidate[] {
+    return this.fleet.instances().map((i) => this.candidateOf(i, model));
+  }
+
+  private candidateOf(instance: Instance, model: string): Candidate {
+    const size = instance.modelSizeBytes(model) ?? 0;
+    const limit = instance.spec.memoryLimitBytes;
+    const loaded = instance.isLoaded(model);
+    const residency = loaded
+      ? "hot"
+      : limit === undefined
+        ? "warm"
+        : residencyOf({ loaded, modelSizeBytes: size, freeBytes: limit - instance.loadedBytes() });
+    const breaker = instance.breaker.state;
+    return {
+      id: instance.id,
+      health: instance.health,
+      breaker,
+      breakerTrialAvailable: instance.breaker.trialAvailable,
+      draining: instance.draining,
+      hasModel: instance.hasModel(model),
+      canHoldModel: canHold({ modelSizeBytes: size, memoryLimitBytes: limit }),
+      inFlight: instance.inFlight,
+      capacity: instance.spec.maxConcurrentRequests ?? DEFAULT_INSTANCE_CAPACITY,
+      queueDepth: 0,
+      residency,
+      loadPenaltyMs: residency === "hot" ? 0 : this.options.perf.estimateLoadMs(instance.id, size),
+      ttftMs: this.options.perf.ttftMs(instance.id, model),
+      tokensPerSecond: this.options.perf.tokensPerSecond(instance.id, model),
+      errorRate: this.options.perf.errorRate(instance.id),
+    };
+  }
+
+  route(model: string, priority: Priority, exclude: ReadonlySet<string>): RouteResult {
+    // Requests already waiting for this model go first: a newcomer queues behind them.
+    if (this.queue.depthFor(model) > 0 && exclude.size === 0) return { kind: "full" };
+    const placement = this.tryPlace(model, priority, exclude);
+    if (placement) return { kind: "placed", placement };
+    const all = this.candidates(model).filter((c) => !exclude.has(c.id));
+    const holders = all.filter((c) => c.hasModel);
+    if (holders.length === 0) {
+      const reachable = this.fleet.instances().filter((i) => i.health !== "unhealthy").length;
+      return reachable === 0
+        ? {
+            kind: "none",
+            reason: "no_instance",
+            detail: `0 of ${this.fleet.instances().length} instances are reachable`,
+          }
+        : { kind: "none", reason: "model_not_found", detail: `no instance has model '${model}'` };
+    }
+    // Someone could take it once a slot frees: wait. Otherwise say why nobody can.
+    const waitable = holders.filter((c) => isEligible({ ...c, inFlight: 0 }));
+    if (waitable.length > 0) return { kind: "full" };
+    const why = holders.map((c) => `${c.id}: ${describe(c)}`).join("; ");
+    return { kind: "none", reason: "no_instance", detail: why };
+  }
+
+  async admit(
+    model: string,
+    priority: Priority,
+    exclude: ReadonlySet<string>,
+    signal: AbortSignal,
+  ): Promise<RouteResult> {
+    try {
+      const waiting = this.queue.enqueue({
+        model,
+        priority,
+        item: { exclude },
+        timeoutMs: this.options.queueTimeoutMs,
+        signal,
+      });
+      // A slot may have freed between the failed placement and now (or the queue held others first).
+      this.queue.pump();
+      const admission = await waiting;
+      return { kind: "placed", placement: admission.placement };
+    } catch (err) {
+      if (err instanceof QueueError) {
+        if (err.code === "aborted")
+          throw new GatewayError("internal", "client left the queue", { cause: err });
+        const code = err.code === "queue_full" ? "queue_full" : "queue_timeout";
+        throw new GatewayError(code, err.message, { retryAfterSeconds: code === "queue_full" ? 2 : 5 });
+      }
+      throw err;
+    }
+  }
+
+  /** Picks and claims an instance, or undefined when none may take the request now. */
+  private tryPlace(model: string, priority: Priority, exclude: ReadonlySet<string>): Placement | undefined {
+    const candidates = this.candidates(model).filter((c) => !exclude.has(c.id));
+    const id = this.options.balancer.pick(candidates, { model, priority });
+    const instance = id === undefined ? undefined : this.fleet.get(id);
+    if (!instance || !instance.breaker.tryAcquire()) return undefined;
+    instance.inFlight++;
+    instance.requestsTotal++;
+    let released = false;
+    return {
+      instance,
+      release: (outcome) => {
+        if (released) return;
+        released = true;
+        instance.inFlight--;
+        this.learn(instance, model, outcome);
+        this.queue.pump();
+      },
+    };
+  }
+
+  private learn(instance: Instance, model: string, outcome: AttemptOutcome): void {
+    if (outcome.clientAborted) {
+      instance.breaker.release();
+      return;
+    }
+    const size = instance.modelSizeBytes(model);
+    if (outcome.ok) {
+      instance.breaker.onSuccess();
+      instance.healthTracker.recordSuccess("passive");
+      instance.markLoaded(model);
+    } else if (outcome.failureKind === "model_missing") {
+      instance.breaker.release();
+      instance.forgetModel(model);
+      void this.fleet.refresh(instance.id);
+      return;
+    } else if (BLAMING.has(outcome.failureKind ?? "other")) {
+      const reason = `${outcome.failureKind}: ${outcome.failureMessage ?? ""}`;
+      instance.breaker.onFailure(reason);
+      this.fleet.markFailure(instance, reason);
+    } else {
+      instance.breaker.release();
+    }
+    this.options.perf.record(instance.id, model, {
+      ok: outcome.ok,
+      ...(outcome.ttftMs !== undefined ? { ttftMs: outcome.ttftMs } : {}),
+      ...(outcome.outputTokens !== undefined ? { outputTokens: outcome.outputTokens } : {}),
+      ...(outcome.decodeMs !== undefined ? { decodeMs: outcome.decodeMs } : {}),
+      ...(outcome.loadDurationMs !== undefined ? { loadDurationMs: outcome.loadDurationMs } : {}),
+      ...(size !== undefined ? { modelSizeBytes: size } : {}),
+    });
+  }
+
+  /** Health scores and their parts for every instance, per model loaded or on disk, for the admin API. */
+  scores(): Record<string, { model: string; score: number; parts: Record<string, number> }[]> {
+    const models = new Set<string>();
+    for (const i of this.fleet.instances()) for (const m of i.stats().modelsOnDisk) models.add(m);
+    const out: Record<string, { model: string; score: number; parts: Record<string, number> }[]> = {};
+    for (const model of models) {
+      const candidates = this.candidates(model).filter((c) => c.hasModel);
+      for (const s of scoreCandidates(candidates)) {
+        (out[s.id] ??= []).push({ model, score: s.score, parts: { ...s.parts } });
+      }
+    }
+    return out;
+  }
+
+  queueStats(): QueueStats {
+    return this.queue.stats();
+  }
+
+  close(): void {
+    this.queue.close();
+  }
+}
+
+function describe(c: Candidate): string {
+  if (!c.canHoldModel) return "its memory limit cannot hold the model";
+  if (c.draining) return "draining";
+  if (c.health === "unhealthy") return "unhealthy";
+  if (c.breaker === "open") return "circuit breaker open";
+  if (c.breaker === "half-open") return "circuit breaker half-open, trial in flight";
+  return "unavailable";
+}

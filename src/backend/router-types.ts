@@ -1,0 +1,44 @@
+/** The proxy's view of routing: pick an instance, wait for one, and report how an attempt went. */
+import type { Instance } from "./instance.js";
+import type { Priority } from "../routing/types.js";
+import type { UpstreamFailureKind } from "../http/gateway-events.js";
+
+/** How one attempt on one instance ended, reported back so health, breakers and speed estimates learn. */
+export interface AttemptOutcome {
+  /** true: the instance did its job (the answer completed, or the client's own error was relayed). */
+  ok: boolean;
+  failureKind?: UpstreamFailureKind | undefined;
+  failureMessage?: string | undefined;
+  /** The client left: no verdict on the instance. */
+  clientAborted?: boolean | undefined;
+  ttftMs?: number | undefined;
+  outputTokens?: number | undefined;
+  decodeMs?: number | undefined;
+  loadDurationMs?: number | undefined;
+}
+
+/** A placed request: the instance, and the one call that frees its slot and reports the outcome. */
+export interface Placement {
+  instance: Instance;
+  release(outcome: AttemptOutcome): void;
+}
+
+/** What routing one request gave. */
+export type RouteResult =
+  | { kind: "placed"; placement: Placement }
+  /** Instances can take the model but all are full: the request may wait in the queue. */
+  | { kind: "full" }
+  /** No instance has the model (404) or none is reachable (503). */
+  | { kind: "none"; reason: "model_not_found" | "no_instance"; detail: string };
+
+/** Role: places requests on instances. */
+export interface Router {
+  route(model: string, priority: Priority, exclude: ReadonlySet<string>): RouteResult;
+  /** Waits in the admission queue until the request can be placed; rejects with a GatewayError. */
+  admit(
+    model: string,
+    priority: Priority,
+    exclude: ReadonlySet<string>,
+    signal: AbortSignal,
+  ): Promise<RouteResult>;
+}
