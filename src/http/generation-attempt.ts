@@ -144,14 +144,17 @@ export async function runGenerationAttempt(input: GenerationAttemptInput): Promi
   }
   const finalStats = (state.final ?? {}) as Record<string, unknown>;
   const loadNs = typeof finalStats.load_duration === "number" ? finalStats.load_duration : undefined;
+  // Ollama's own eval_count/eval_duration measure decode speed without network or queueing noise.
+  const evalCount = typeof finalStats.eval_count === "number" ? finalStats.eval_count : undefined;
+  const evalNs = typeof finalStats.eval_duration === "number" ? finalStats.eval_duration : undefined;
   return {
     kind: "complete",
     ttftMs: firstEventAt === undefined ? undefined : firstEventAt - input.startedMs,
     outcome: {
       ok: true,
       ttftMs: firstEventAt === undefined ? undefined : firstEventAt - attemptStart,
-      outputTokens: state.tokens - tokensAtStart,
-      decodeMs: firstEventAt === undefined ? undefined : input.now() - firstEventAt,
+      outputTokens: evalCount ?? state.tokens - tokensAtStart,
+      decodeMs: evalNs !== undefined ? evalNs / 1e6 : firstEventAt === undefined ? undefined : input.now() - firstEventAt,
       loadDurationMs: loadNs === undefined ? undefined : loadNs / 1e6,
     },
   };
