@@ -154,7 +154,12 @@ export async function runGenerationAttempt(input: GenerationAttemptInput): Promi
       ok: true,
       ttftMs: firstEventAt === undefined ? undefined : firstEventAt - attemptStart,
       outputTokens: evalCount ?? state.tokens - tokensAtStart,
-      decodeMs: evalNs !== undefined ? evalNs / 1e6 : firstEventAt === undefined ? undefined : input.now() - firstEventAt,
+      decodeMs:
+        evalNs !== undefined
+          ? evalNs / 1e6
+          : firstEventAt === undefined
+            ? undefined
+            : input.now() - firstEventAt,
       loadDurationMs: loadNs === undefined ? undefined : loadNs / 1e6,
     },
   };
