@@ -4,9 +4,9 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { describe, it } from "node:test";
 import { spawnEmulator } from "./helpers/spawn-emulator.js";
+import { waitForJsonLine } from "../src/util/json-line.js";
 
 const CLI = join(process.cwd(), "dist/src/cli/main.js");
 
@@ -18,21 +18,7 @@ function run(args: string[]): ChildProcess {
 }
 
 function waitForListening(child: ChildProcess): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("gateway did not listen within 20 s")), 20_000);
-    child.once("exit", (code) => reject(new Error(`gateway exited with ${code}`)));
-    createInterface({ input: child.stdout! }).on("line", (line) => {
-      try {
-        const msg = JSON.parse(line) as { msg?: string; url?: string };
-        if (msg.msg === "gateway listening" && msg.url) {
-          clearTimeout(timer);
-          resolve(msg.url);
-        }
-      } catch {
-        // not JSON
-      }
-    });
-  });
+  return waitForJsonLine(child, (m) => (m.msg === "gateway listening" ? String(m.url) : undefined), 20_000);
 }
 
 function exitOf(child: ChildProcess): Promise<number | null> {

@@ -13,27 +13,7 @@ import {
   type ScoreReference,
 } from "../src/routing/health-score.js";
 import type { Candidate } from "../src/routing/types.js";
-
-function candidate(id: string, over: Partial<Candidate> = {}): Candidate {
-  return {
-    id,
-    health: "healthy",
-    breaker: "closed",
-    breakerTrialAvailable: false,
-    draining: false,
-    hasModel: true,
-    canHoldModel: true,
-    inFlight: 0,
-    capacity: 4,
-    queueDepth: 0,
-    residency: "hot",
-    loadPenaltyMs: 0,
-    ttftMs: undefined,
-    tokensPerSecond: undefined,
-    errorRate: 0,
-    ...over,
-  };
-}
+import { candidate } from "./helpers/candidate.js";
 
 const ref: ScoreReference = { bestTtftMs: 100, bestTokensPerSecond: 80, typicalRequestMs: 5000 };
 const neutral = { load: 1, responseTime: 1, speed: 1, errors: 1, queue: 1, residency: 1 };

@@ -8,27 +8,7 @@ import { Random } from "../src/routing/random.js";
 import { RoundRobin } from "../src/routing/round-robin.js";
 import type { Balancer, Candidate } from "../src/routing/types.js";
 import { WeightedRoundRobin } from "../src/routing/weighted-round-robin.js";
-
-function candidate(id: string, over: Partial<Candidate> = {}): Candidate {
-  return {
-    id,
-    health: "healthy",
-    breaker: "closed",
-    breakerTrialAvailable: false,
-    draining: false,
-    hasModel: true,
-    canHoldModel: true,
-    inFlight: 0,
-    capacity: 4,
-    queueDepth: 0,
-    residency: "hot",
-    loadPenaltyMs: 0,
-    ttftMs: undefined,
-    tokensPerSecond: undefined,
-    errorRate: 0,
-    ...over,
-  };
-}
+import { candidate } from "./helpers/candidate.js";
 
 /** Random numbers replayed from a list, so each draw of a strategy is known. */
 function scripted(values: number[]): () => number {

@@ -4,26 +4,10 @@ import { describe, it } from "node:test";
 import { LOAD_BALANCING_STRATEGIES } from "../src/config/schema.js";
 import { BALANCERS, createBalancer } from "../src/routing/registry.js";
 import { isEligible, type Candidate, type RoutingDeps } from "../src/routing/types.js";
+import { candidate as baseCandidate } from "./helpers/candidate.js";
 
 function candidate(id: string, over: Partial<Candidate> = {}): Candidate {
-  return {
-    id,
-    health: "healthy",
-    breaker: "closed",
-    breakerTrialAvailable: false,
-    draining: false,
-    hasModel: true,
-    canHoldModel: true,
-    inFlight: 0,
-    capacity: 2,
-    queueDepth: 0,
-    residency: "hot",
-    loadPenaltyMs: 0,
-    ttftMs: undefined,
-    tokensPerSecond: undefined,
-    errorRate: 0,
-    ...over,
-  };
+  return baseCandidate(id, { capacity: 2, ...over });
 }
 
 /** A small seeded PRNG (mulberry32) so every run draws the same "random" numbers. */

@@ -3,9 +3,9 @@
  * 127.0.0.1:11434, else the seed's two GPUs emulated by child processes (said loudly).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import type { InstanceSpec } from "../backend/instance.js";
+import { listeningUrl, waitForJsonLine } from "../util/json-line.js";
 
 /** The seed document's two example GPUs, with its four models (sizes as Ollama's library lists them). */
 export const SEED_DEMO_GPUS = [
@@ -89,7 +89,7 @@ export async function startEmulatedSeedFleet(timeScale = 1): Promise<DemoFleet> 
           },
         );
         children.push(child);
-        const url = await readListeningUrl(child);
+        const url = await waitForJsonLine(child, listeningUrl, 15_000);
         const port = Number(new URL(url).port);
         const spec: InstanceSpec = {
           id: `gpu${gpu.gpuId}-${port}`,
@@ -108,24 +108,4 @@ export async function startEmulatedSeedFleet(timeScale = 1): Promise<DemoFleet> 
     await stop();
     throw err;
   }
-}
-
-function readListeningUrl(child: ChildProcess): Promise<string> {
-  return new Promise((resolve, reject) => {
-    if (!child.stdout) return reject(new Error("emulator has no stdout"));
-    const lines = createInterface({ input: child.stdout });
-    const timer = setTimeout(() => reject(new Error("emulator did not start within 15 s")), 15_000);
-    child.once("exit", (code) => reject(new Error(`emulator exited with code ${code} before listening`)));
-    lines.on("line", (line) => {
-      try {
-        const msg = JSON.parse(line) as { msg?: string; url?: string };
-        if (msg.msg === "listening" && msg.url) {
-          clearTimeout(timer);
-          resolve(msg.url);
-        }
-      } catch {
-        // not our line
-      }
-    });
-  });
 }

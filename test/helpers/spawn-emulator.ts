@@ -1,8 +1,8 @@
 /** Test helper: runs the Ollama emulator as a child process on a free port, and drives its control API. */
 import { spawn, type ChildProcess } from "node:child_process";
-import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import type { FaultSpec, SimStats } from "../../src/sim/types.js";
+import { listeningUrl, waitForJsonLine } from "../../src/util/json-line.js";
 
 /** A running emulator process. */
 export interface SpawnedEmulator {
@@ -50,28 +50,7 @@ export async function spawnEmulator(args: string[], env: NodeJS.ProcessEnv = {})
   const exited = new Promise<void>((done) => proc.once("exit", () => done()));
   void exited.then(() => process.off("exit", killOnExit));
 
-  const url = await new Promise<string>((resolve, reject) => {
-    const lines = createInterface({ input: proc.stdout! });
-    const timer = setTimeout(
-      () => reject(new Error(`emulator did not listen within 10 s:\n${stderr}`)),
-      10_000,
-    );
-    proc.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`emulator exited with ${code} before listening:\n${stderr}`));
-    });
-    lines.on("line", (line) => {
-      try {
-        const msg = JSON.parse(line) as { msg?: string; url?: string };
-        if (msg.msg === "listening" && msg.url) {
-          clearTimeout(timer);
-          resolve(msg.url);
-        }
-      } catch {
-        // not the listening line
-      }
-    });
-  });
+  const url = await waitForJsonLine(proc, listeningUrl, 10_000, () => `:\n${stderr}`);
 
   return {
     url,
