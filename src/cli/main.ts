@@ -24,6 +24,16 @@ program
   .action(async (flags: ServeFlags) => runServe(flags));
 
 program
+  .command("detect")
+  .description("detect GPUs (NVML, nvidia-smi, amd-smi/rocm-smi; CPU-only when none) and their capabilities")
+  .option("--json", "stable JSON output (schema in docs/gpu-detection.md)")
+  .option("--nvml-library <path>", "path of libnvidia-ml.so.1 to load instead of the system's")
+  .action(async (flags: { json?: boolean; nvmlLibrary?: string }) => {
+    const { runDetect } = await import("./detect-command.js");
+    await runDetect(flags);
+  });
+
+program
   .command("emulate")
   .description("run an Ollama emulator with a GPU timing model (for tests, demos and benchmarks)")
   .helpOption(false)

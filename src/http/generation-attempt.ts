@@ -84,17 +84,23 @@ export async function runGenerationAttempt(input: GenerationAttemptInput): Promi
   try {
     for await (const chunk of upstream.body as AsyncIterable<Buffer>) {
       let piece = "";
+      let broken: StreamBroken | undefined;
       for (const ev of parser.push(chunk)) {
-        if (finished) continue;
+        if (finished || broken) continue;
         if (ev.done) {
           finished = true;
           if (input.clientStream) piece += "data: [DONE]\n\n";
           continue;
         }
-        if (!ev.json)
-          throw new StreamBroken("malformed", `malformed line from upstream: ${ev.raw.slice(0, 80)}`);
+        // A bad line ends this attempt, but the good lines before it in the chunk still go out:
+        // they are in `state` already, and the continuation starts after them.
+        if (!ev.json) {
+          broken = new StreamBroken("malformed", `malformed line from upstream: ${ev.raw.slice(0, 80)}`);
+          continue;
+        }
         if (typeof ev.json.error === "string" || (ev.json.error && typeof ev.json.error === "object")) {
-          throw new StreamBroken("stream_reset", `upstream error mid-answer: ${extractErrorMessage(ev.raw)}`);
+          broken = new StreamBroken("stream_reset", `upstream error mid-answer: ${extractErrorMessage(ev.raw)}`);
+          continue;
         }
         firstEventAt ??= input.now();
         let obj = input.convertChatToGenerate ? chatChunkAsGenerate(ev.json) : ev.json;
@@ -120,6 +126,7 @@ export async function runGenerationAttempt(input: GenerationAttemptInput): Promi
         out.commitStream(sse ? "text/event-stream" : "application/x-ndjson", instance.id);
         await out.write(piece, signal);
       }
+      if (broken) throw broken;
     }
     for (const ev of parser.flush()) {
       if (ev.json?.done === true && !sse) {

@@ -67,6 +67,19 @@ export class GenerationState {
     this.thinking += thinking;
   }
 
+  /** Forgets everything (a whole answer not yet sent is restarted from scratch elsewhere). */
+  reset(): void {
+    this.text = "";
+    this.thinking = "";
+    this.tokens = 0;
+    this.tokensBefore = 0;
+    this.first = undefined;
+    this.final = undefined;
+    this.usage = undefined;
+    this.finishReason = undefined;
+    this.toolCalls = [];
+  }
+
   /** Marks the start of a continuation attempt. */
   beginContinuation(): void {
     this.tokensBefore = this.tokens;

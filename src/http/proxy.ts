@@ -141,7 +141,12 @@ export async function proxyInference(
         }
         failures.push(failureOf(instance.id, r.outcome, r.status));
       } else {
-        const upstream = upstreamRequest(call, state, attempt);
+        let upstream = upstreamRequest(call, state, attempt);
+        if (!upstream.ok && !out.committed) {
+          // The client has nothing yet: a generation that cannot be resumed is simply started again.
+          state.reset();
+          upstream = upstreamRequest(call, state, attempt);
+        }
         if (!upstream.ok) {
           release({ ok: true, clientAborted: true });
           out.endWithStreamError(`generation cannot continue: ${upstream.reason}`, framingOf(call));
