@@ -135,8 +135,7 @@ export class RequestRouter implements Router {
       return { kind: "placed", placement: admission.placement };
     } catch (err) {
       if (err instanceof QueueError) {
-        if (err.code === "aborted")
-          throw new GatewayError("internal", "client left the queue", { cause: err });
+        if (err.code === "aborted") throw new GatewayError("client_gone", err.message, { cause: err });
         const code = err.code === "queue_full" ? "queue_full" : "queue_timeout";
         throw new GatewayError(code, err.message, { retryAfterSeconds: code === "queue_full" ? 2 : 5 });
       }

@@ -21,6 +21,7 @@ export type ErrorCode =
   | "not_found"
   | "method_not_allowed"
   | "unsupported_media_type"
+  | "client_gone"
   | "internal";
 
 interface CatalogEntry {
@@ -45,6 +46,8 @@ const CATALOG: Readonly<Record<ErrorCode, CatalogEntry>> = {
   not_found: { status: 404, openaiType: "invalid_request_error" },
   method_not_allowed: { status: 405, openaiType: "invalid_request_error" },
   unsupported_media_type: { status: 415, openaiType: "invalid_request_error" },
+  // nginx's convention for "client closed the request"; never sent, only logged and counted.
+  client_gone: { status: 499, openaiType: "invalid_request_error" },
   internal: { status: 500, openaiType: "api_error" },
 };
 

@@ -2,7 +2,7 @@
 import { once } from "node:events";
 import type { ServerResponse } from "node:http";
 import { errorBody, type Dialect } from "./dialect.js";
-import type { GatewayError } from "../errors/catalog.js";
+import { GatewayError } from "../errors/catalog.js";
 
 /** Writes one answer to one client. */
 export class ClientOut {
@@ -80,6 +80,11 @@ export class ClientOut {
   /** Ends a committed stream with an error in its own framing: a whole line, never a torn one. */
   endWithStreamError(message: string, framing: "ndjson" | "sse"): void {
     if (this.res.destroyed) return;
+    if (!this.committed) {
+      // Nothing was sent yet: a proper error answer is better than a 200 carrying an error.
+      this.sendError(new GatewayError("upstream_error", message));
+      return;
+    }
     const body =
       framing === "sse"
         ? `data: ${JSON.stringify({ error: { message, type: "api_error", param: null, code: "upstream_error" } })}\n\n`

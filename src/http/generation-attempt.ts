@@ -99,7 +99,10 @@ export async function runGenerationAttempt(input: GenerationAttemptInput): Promi
           continue;
         }
         if (typeof ev.json.error === "string" || (ev.json.error && typeof ev.json.error === "object")) {
-          broken = new StreamBroken("stream_reset", `upstream error mid-answer: ${extractErrorMessage(ev.raw)}`);
+          broken = new StreamBroken(
+            "stream_reset",
+            `upstream error mid-answer: ${extractErrorMessage(ev.raw)}`,
+          );
           continue;
         }
         firstEventAt ??= input.now();

@@ -99,7 +99,13 @@ function num(v: unknown): number {
 export function patchFinal(state: GenerationState, final: Json, totalNs: number): Json {
   if (state.tokensBefore === 0) return final;
   if (state.kind === "generate" || state.kind === "chat") {
-    return { ...final, eval_count: num(final.eval_count) + state.tokensBefore, total_duration: totalNs };
+    // The continuation's prompt held the partial answer too: those tokens are output, not prompt.
+    return {
+      ...final,
+      prompt_eval_count: Math.max(0, num(final.prompt_eval_count) - state.tokensBefore),
+      eval_count: num(final.eval_count) + state.tokensBefore,
+      total_duration: totalNs,
+    };
   }
   return final;
 }
@@ -108,7 +114,13 @@ export function patchFinal(state: GenerationState, final: Json, totalNs: number)
 export function patchUsage(state: GenerationState, usage: Json): Json {
   if (state.tokensBefore === 0) return usage;
   const completion = num(usage.completion_tokens) + state.tokensBefore;
-  return { ...usage, completion_tokens: completion, total_tokens: num(usage.prompt_tokens) + completion };
+  const prompt = Math.max(0, num(usage.prompt_tokens) - state.tokensBefore);
+  return {
+    ...usage,
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    total_tokens: prompt + completion,
+  };
 }
 
 /** The whole answer, as Ollama would have sent it to a client that did not ask for a stream. */

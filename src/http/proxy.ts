@@ -211,7 +211,8 @@ export async function proxyInference(
         ? err
         : new GatewayError("internal", "internal gateway error", { cause: err }),
     );
-    if (signal.aborted && !(err instanceof GatewayError && err.code !== "internal")) {
+    const clientLeft = err instanceof GatewayError && err.code === "client_gone";
+    if (clientLeft || (signal.aborted && !(err instanceof GatewayError && err.code !== "internal"))) {
       outcome = "aborted";
       status = 499;
       out.destroy();
