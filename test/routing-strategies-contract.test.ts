@@ -5,22 +5,14 @@ import { LOAD_BALANCING_STRATEGIES } from "../src/config/schema.js";
 import { BALANCERS, createBalancer } from "../src/routing/registry.js";
 import { isEligible, type Candidate, type RoutingDeps } from "../src/routing/types.js";
 import { candidate as baseCandidate } from "./helpers/candidate.js";
+import { mulberry32 } from "../src/util/prng.js";
 
 function candidate(id: string, over: Partial<Candidate> = {}): Candidate {
   return baseCandidate(id, { capacity: 2, ...over });
 }
 
 /** A small seeded PRNG (mulberry32) so every run draws the same "random" numbers. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const seeded = mulberry32;
 
 function deps(seed = 1): RoutingDeps {
   return { now: () => 0, random: seeded(seed) };

@@ -42,3 +42,19 @@ export interface Router {
     signal: AbortSignal,
   ): Promise<RouteResult>;
 }
+
+/** The outcome of a failed attempt; a failure after the client left is the client's doing, not the instance's. */
+export function failedOutcome(
+  kind: UpstreamFailureKind,
+  message: string,
+  signal: AbortSignal,
+  outputTokens?: number,
+): AttemptOutcome {
+  return {
+    ok: false,
+    failureKind: signal.aborted ? "aborted" : kind,
+    failureMessage: message,
+    clientAborted: signal.aborted,
+    ...(outputTokens !== undefined ? { outputTokens } : {}),
+  };
+}

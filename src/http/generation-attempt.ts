@@ -5,7 +5,7 @@
  */
 import { classifyTransportError, extractErrorMessage } from "../backend/backend-client.js";
 import type { Instance } from "../backend/instance.js";
-import type { AttemptOutcome } from "../backend/router-types.js";
+import { failedOutcome, type AttemptOutcome } from "../backend/router-types.js";
 import type { ClientOut } from "./client-out.js";
 import type { UpstreamFailureKind } from "./gateway-events.js";
 import { chatChunkAsGenerate, patchFinal, patchUsage, type GenerationState } from "./generation.js";
@@ -46,13 +46,7 @@ export async function runGenerationAttempt(input: GenerationAttemptInput): Promi
   const failed = (kind: UpstreamFailureKind, message: string, status?: number): GenerationAttemptResult => ({
     kind: "failed",
     status,
-    outcome: {
-      ok: false,
-      failureKind: signal.aborted ? "aborted" : kind,
-      failureMessage: message,
-      clientAborted: signal.aborted,
-      outputTokens: state.tokens - tokensAtStart,
-    },
+    outcome: failedOutcome(kind, message, signal, state.tokens - tokensAtStart),
   });
 
   let upstream;

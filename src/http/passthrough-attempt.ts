@@ -1,7 +1,7 @@
 /** One attempt of a non-generation call (embeddings) on one instance: read whole, then sent in one write. */
 import { classifyTransportError, extractErrorMessage } from "../backend/backend-client.js";
 import type { Instance } from "../backend/instance.js";
-import type { AttemptOutcome } from "../backend/router-types.js";
+import { failedOutcome, type AttemptOutcome } from "../backend/router-types.js";
 import type { AnswerTail } from "./answer-tail.js";
 import type { ClientOut } from "./client-out.js";
 import type { UpstreamFailureKind } from "./gateway-events.js";
@@ -27,12 +27,7 @@ export async function runPassthroughAttempt(input: {
   const failed = (kind: UpstreamFailureKind, message: string, status?: number): PassthroughResult => ({
     kind: "failed",
     status,
-    outcome: {
-      ok: false,
-      failureKind: signal.aborted ? "aborted" : kind,
-      failureMessage: message,
-      clientAborted: signal.aborted,
-    },
+    outcome: failedOutcome(kind, message, signal),
   });
   try {
     const upstream = await instance.client.request({

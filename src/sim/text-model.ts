@@ -4,6 +4,7 @@
  * the model, the rendered prompt up to the assistant turn, the seed and the temperature, so a request
  * that prefills part of an earlier answer (a last assistant message) gets the rest of that answer.
  */
+import { mulberry32 } from "../util/prng.js";
 
 /** 32-bit FNV-1a over a string, mixed into `h`. */
 export function fnv(text: string, h = 0x811c9dc5): number {
@@ -105,16 +106,7 @@ const WORDS = (
 ).split(" ");
 
 /** A small deterministic PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = mulberry32;
 
 /** What decides an answer. */
 export interface GenerationInput {
