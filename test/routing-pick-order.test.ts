@@ -153,11 +153,25 @@ describe("model-aware rules (WeightedRoundRobin)", () => {
     assert.equal(wrr().pick(fleet, req()), "warm");
   });
 
-  it("goes cold only when no hot or warm instance may take the request", () => {
+  it("goes cold only when no hot or warm instance may take the request and a backlog saturates the hot one", () => {
+    const fleet = (queueDepth: number) => [
+      candidate("hot", { inFlight: 4, queueDepth }),
+      candidate("warm", { residency: "warm", breaker: "open", queueDepth }),
+      candidate("cold", { residency: "cold", loadPenaltyMs: 3000, queueDepth }),
+    ];
+    assert.equal(
+      wrr().pick(fleet(0), req()),
+      undefined,
+      "a full hot copy and no backlog: wait, do not evict",
+    );
+    assert.equal(wrr().pick(fleet(3), req()), undefined);
+    assert.equal(wrr().pick(fleet(4), req()), "cold");
+  });
+
+  it("goes cold at once when no instance runs the model", () => {
     const fleet = [
-      candidate("hot", { inFlight: 4 }),
-      candidate("warm", { residency: "warm", breaker: "open" }),
-      candidate("cold", { residency: "cold", loadPenaltyMs: 3000 }),
+      candidate("cold", { residency: "cold" }),
+      candidate("full-warm", { residency: "warm", inFlight: 4 }),
     ];
     assert.equal(wrr().pick(fleet, req()), "cold");
   });

@@ -29,6 +29,8 @@ interface SimOptions {
   holdSteps?: number;
   /** Whether request `n` fails on instance `id`. */
   failAt?: (n: number, id: string) => boolean;
+  /** Requests already waiting for the model in the gateway's queue (the backlog every candidate sees). */
+  queueDepth?: number;
 }
 
 /** Runs `requests` arrivals and returns the id each went to ("-" when none could take it). */
@@ -51,7 +53,7 @@ function simulate(opts: SimOptions): string[] {
       canHoldModel: true,
       inFlight: releases.filter((r) => r.id === inst.id && r.at > n).length,
       capacity: inst.capacity ?? 4,
-      queueDepth: 0,
+      queueDepth: opts.queueDepth ?? 0,
       residency: residency.get(inst.id) ?? "cold",
       loadPenaltyMs: residency.get(inst.id) === "hot" ? 0 : tracker.estimateLoadMs(inst.id, 5e9),
       ttftMs: tracker.ttftMs(inst.id, "m"),
@@ -139,7 +141,23 @@ describe("traffic ratios under WeightedRoundRobin", () => {
   });
 
   it("loads the model on a second instance only as slots run out, warm before cold", () => {
-    // Each request holds its slot for 6 arrivals; each instance has 2 slots.
+    // Each request holds its slot for 6 arrivals; each instance has 2 slots. A backlog of 4 waiting
+    // requests (the running copies' capacity) says the hot copies are saturated, so cold may load too.
+    const picks = simulate({
+      balancer: WeightedRoundRobin(noRandom),
+      fleet: [
+        { id: "cold", tokensPerSecond: 100, capacity: 2, residency: "cold" },
+        { id: "warm", tokensPerSecond: 100, capacity: 2, residency: "warm" },
+        { id: "hot", tokensPerSecond: 100, capacity: 2 },
+      ],
+      requests: 8,
+      holdSteps: 6,
+      queueDepth: 4,
+    });
+    assert.deepEqual(picks, ["hot", "hot", "warm", "warm", "cold", "cold", "hot", "hot"]);
+  });
+
+  it("waits for a hot slot rather than evict on a cold instance while there is no backlog", () => {
     const picks = simulate({
       balancer: WeightedRoundRobin(noRandom),
       fleet: [
@@ -150,7 +168,7 @@ describe("traffic ratios under WeightedRoundRobin", () => {
       requests: 8,
       holdSteps: 6,
     });
-    assert.deepEqual(picks, ["hot", "hot", "warm", "warm", "cold", "cold", "hot", "hot"]);
+    assert.deepEqual(picks, ["hot", "hot", "warm", "warm", "-", "-", "hot", "hot"]);
   });
 
   it("cuts the share of an instance whose requests fail, and restores it once the window forgets", () => {

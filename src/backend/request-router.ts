@@ -82,7 +82,8 @@ export class RequestRouter implements Router {
       canHoldModel: canHold({ modelSizeBytes: size, memoryLimitBytes: limit }),
       inFlight: instance.inFlight,
       capacity: instance.spec.maxConcurrentRequests ?? DEFAULT_INSTANCE_CAPACITY,
-      queueDepth: 0,
+      // Requests already waiting for this model: the backlog that tells "saturated" from "briefly full".
+      queueDepth: this.queue.depthFor(model),
       residency,
       loadPenaltyMs: residency === "hot" ? 0 : this.options.perf.estimateLoadMs(instance.id, size),
       ttftMs: this.options.perf.ttftMs(instance.id, model),
