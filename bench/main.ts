@@ -2,12 +2,19 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { benchOverhead, overheadMarkdown } from "./overhead.js";
+import { benchRouting, routingMarkdown, routingOptionsFromEnv } from "./routing.js";
 
 const BENCHES: Record<string, () => Promise<{ json: unknown; markdown: string }>> = {
   async overhead() {
     const requests = Number(process.env.BENCH_REQUESTS ?? 4000);
     const rows = await benchOverhead({ requests, concurrencies: [1, 16, 64] });
     return { json: rows, markdown: overheadMarkdown(rows) };
+  },
+  async routing() {
+    const report = await benchRouting(
+      routingOptionsFromEnv(process.env, (l) => process.stderr.write(`${l}\n`)),
+    );
+    return { json: report, markdown: routingMarkdown(report) };
   },
 };
 

@@ -47,33 +47,67 @@ function waitForLine(
   });
 }
 
-/** Starts an emulator process with the given flags on a free port. */
-export async function startEmulatorProcess(args: string[]): Promise<Started> {
+/** Starts an emulator process with the given flags on a free port (`quiet`: drop its log lines on stderr). */
+export async function startEmulatorProcess(
+  args: string[],
+  options: { quiet?: boolean } = {},
+): Promise<Started> {
   const child = spawn(
     process.execPath,
     [join(ROOT, "dist/src/sim/emulate-main.js"), "--port", "0", ...args],
     {
-      stdio: ["ignore", "pipe", "inherit"],
+      stdio: ["ignore", "pipe", options.quiet ? "ignore" : "inherit"],
     },
   );
   const url = await waitForLine(child, (m) => (m.msg === "listening" ? String(m.url) : undefined));
   return { url, port: Number(new URL(url).port), stop: stopper(child) };
 }
 
+/** Extra keys of one gpu_instances entry (the seed's YAML), by the instance's position. */
+export interface GatewayInstanceExtras {
+  name?: string;
+  /** e.g. "8GiB". */
+  memoryLimit?: string;
+  maxConcurrentRequests?: number;
+}
+
+/** Optional settings of a benchmark gateway. */
+export interface GatewayProcessOptions {
+  /** Per-instance extras, index-aligned with the URLs. */
+  instances?: GatewayInstanceExtras[];
+  /** Text of an INI file passed with --config (e.g. a [GPU_LoadBalancing] strategy). */
+  ini?: string;
+}
+
 /** Starts `ollama-fleet serve` in front of the given instance URLs. */
-export async function startGatewayProcess(urls: string[], extraArgs: string[] = []): Promise<Started> {
+export async function startGatewayProcess(
+  urls: string[],
+  extraArgs: string[] = [],
+  options: GatewayProcessOptions = {},
+): Promise<Started> {
   const dir = await mkdtemp(join(tmpdir(), "fleet-bench-"));
   const yaml = join(dir, "instances.yaml");
   const entries = urls.map((u, i) => {
     const port = new URL(u).port;
-    return `  - gpu_id: ${i}\n    name: "bench ${i}"\n    port: ${port}\n    url: ${u}\n`;
+    const extra = options.instances?.[i] ?? {};
+    let entry = `  - gpu_id: ${i}\n    name: ${JSON.stringify(extra.name ?? `bench ${i}`)}\n    port: ${port}\n    url: ${u}\n`;
+    if (extra.memoryLimit !== undefined) entry += `    memory_limit: ${extra.memoryLimit}\n`;
+    if (extra.maxConcurrentRequests !== undefined)
+      entry += `    max_concurrent_requests: ${extra.maxConcurrentRequests}\n`;
+    return entry;
   });
   await writeFile(yaml, `gpu_instances:\n${entries.join("")}`);
+  const args = ["serve", "--instances", yaml];
+  if (options.ini !== undefined) {
+    const ini = join(dir, "fleet.ini");
+    await writeFile(ini, options.ini);
+    args.push("--config", ini);
+  }
   // The listening line is logged at info, below the level a benchmark runs at: pick the port here.
   const port = await freePort();
   const child = spawn(
     process.execPath,
-    [join(ROOT, "dist/src/cli/main.js"), "serve", "--instances", yaml, "--port", String(port), ...extraArgs],
+    [join(ROOT, "dist/src/cli/main.js"), ...args, "--port", String(port), ...extraArgs],
     { stdio: ["ignore", "inherit", "inherit"] },
   );
   const url = `http://127.0.0.1:${port}`;
