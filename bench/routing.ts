@@ -7,8 +7,13 @@
  * - saturation: a closed loop keeps 2 × the fleet's slots of requests outstanding (every slot busy and as
  *   many waiting in the gateway's queue), always the same request list in the same order; completions per
  *   second is then each strategy's capacity.
- * - load: open-loop Poisson arrivals (seeded) at LOAD_FACTOR × the best capacity any strategy reached
- *   ("near saturation" for the best one), run to completion; this is where latencies are compared.
+ * - load: open-loop Poisson arrivals (seeded) at LOAD_FACTOR × the best capacity a gateway strategy reached,
+ *   run to completion; this is where latencies are compared. 0.7 rather than closer to 1: capacities vary by
+ *   ±10–15% from run to run on the multi-model mixes, and at 0.85 the p99s measured which strategies happened
+ *   to tip into overload (a queue growing for the whole run) rather than how they route.
+ *
+ * "Pinned" is a reference row for the multi-model workloads: the same fleet with each disk holding only the
+ * models of a hand-made static placement, so no request can trigger a load where it does not fit.
  *
  * Rates, token rates and latencies are reported in emulated time (wall time × the workload's time scale):
  * what the modelled GPUs would show. The gateway's own per-request CPU time is scaled up by the same factor.
@@ -101,7 +106,7 @@ export interface RoutingRow {
   evictions: number;
   /** Share of the requests each instance served, in fleet order. */
   share: number[];
-  /** Busy share of each GPU over the run. */
+  /** Share of the run (from the first request to the last answer) each GPU had a sequence running. */
   utilisation: number[];
   emulators: EmulatorCounters[];
   /** Answered requests by model, then by instance: where each model was served. */
