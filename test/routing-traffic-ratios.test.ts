@@ -10,6 +10,7 @@ import { BALANCERS } from "../src/routing/registry.js";
 import { RoundRobin } from "../src/routing/round-robin.js";
 import type { Balancer, Candidate, Residency } from "../src/routing/types.js";
 import { WeightedRoundRobin } from "../src/routing/weighted-round-robin.js";
+import { candidate } from "./helpers/candidate.js";
 
 interface SimInstance {
   id: string;
@@ -43,23 +44,18 @@ function simulate(opts: SimOptions): string[] {
   const out: string[] = [];
   for (let n = 0; n < opts.requests; n++) {
     now = n * stepMs;
-    const candidates: Candidate[] = opts.fleet.map((inst) => ({
-      id: inst.id,
-      health: "healthy",
-      breaker: "closed",
-      breakerTrialAvailable: false,
-      draining: false,
-      hasModel: true,
-      canHoldModel: true,
-      inFlight: releases.filter((r) => r.id === inst.id && r.at > n).length,
-      capacity: inst.capacity ?? 4,
-      queueDepth: opts.queueDepth ?? 0,
-      residency: residency.get(inst.id) ?? "cold",
-      loadPenaltyMs: residency.get(inst.id) === "hot" ? 0 : tracker.estimateLoadMs(inst.id, 5e9),
-      ttftMs: tracker.ttftMs(inst.id, "m"),
-      tokensPerSecond: tracker.tokensPerSecond(inst.id, "m"),
-      errorRate: tracker.errorRate(inst.id),
-    }));
+    const candidates: Candidate[] = opts.fleet.map((inst) =>
+      candidate(inst.id, {
+        inFlight: releases.filter((r) => r.id === inst.id && r.at > n).length,
+        capacity: inst.capacity ?? 4,
+        queueDepth: opts.queueDepth ?? 0,
+        residency: residency.get(inst.id) ?? "cold",
+        loadPenaltyMs: residency.get(inst.id) === "hot" ? 0 : tracker.estimateLoadMs(inst.id, 5e9),
+        ttftMs: tracker.ttftMs(inst.id, "m"),
+        tokensPerSecond: tracker.tokensPerSecond(inst.id, "m"),
+        errorRate: tracker.errorRate(inst.id),
+      }),
+    );
     const id = opts.balancer.pick(candidates, { model: "m", priority: "normal" }) ?? "-";
     out.push(id);
     const inst = opts.fleet.find((i) => i.id === id);

@@ -5,6 +5,7 @@
  */
 import { SEED_DEMO_GPUS } from "../../src/cli/demo-fleet.js";
 import { modelSpecFor } from "../../src/sim/catalog.js";
+import { mulberry32 } from "../../src/util/prng.js";
 import {
   DEFAULT_PERF,
   decodeTokensPerMs,
@@ -169,17 +170,6 @@ export const ROUTING_WORKLOADS: Workload[] = [
   },
 ];
 
-/** mulberry32: a small, fast, seedable PRNG with a uniform [0, 1) output. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const WORDS = (
   "the a of to and in is for on with that by this as be are from at or an it not can will your which " +
