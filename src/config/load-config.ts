@@ -4,13 +4,7 @@ import { extname, resolve } from "node:path";
 import { endpointKey } from "./instance-schema.js";
 import { instancesFromYaml } from "./instances-file.js";
 import { ConfigError, type ConfigProblem, type ConfigWarning } from "./problems.js";
-import {
-  FILE_ENV,
-  fleetConfigSchema,
-  settingKeys,
-  type FleetConfig,
-  type GatewaySettings,
-} from "./schema.js";
+import { FILE_ENV, parseFleetConfig, settingKeys, type FleetConfig, type GatewaySettings } from "./schema.js";
 import {
   layerSettings,
   settingsFromEnv,
@@ -202,7 +196,7 @@ export async function loadConfig(input: LoadConfigInput): Promise<LoadConfigResu
   const sortedWarnings = inReadingOrder(warnings, files);
   if (problems.length > 0) throw new ConfigError(inReadingOrder(problems, files), sortedWarnings);
 
-  const config: FleetConfig = fleetConfigSchema.parse({ ...layered.values, instances, sources });
+  const config: FleetConfig = parseFleetConfig({ ...layered.values, instances, sources });
   const clashes = crossCheck(config, layered.origins, instancesPath ?? "defaults");
   if (clashes.length > 0) throw new ConfigError(clashes, sortedWarnings);
   return { config, warnings: [...sortedWarnings, ...oddCombinations(config, layered.origins)] };

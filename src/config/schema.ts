@@ -147,25 +147,64 @@ export const gatewaySchema = z.object({
   logFormat: choiceField(LOG_FORMATS).default("json"),
 });
 
+/**
+ * Every INI section: its name in the file and its schema. To add a section, add one entry here and the
+ * matching property to FleetConfig; the loader, env/flag names and docs check pick it up.
+ */
+export const SETTINGS_SECTIONS = {
+  loadBalancing: { iniName: "GPU_LoadBalancing", schema: loadBalancingSchema },
+  gateway: { iniName: "Gateway", schema: gatewaySchema },
+} as const;
+
 /** The whole configuration: raw section values and raw YAML entries in, a FleetConfig out. */
 export const fleetConfigSchema = z.object({
-  loadBalancing: loadBalancingSchema,
-  // Spelled out so `adminKey: undefined` is present rather than missing, as the interface promises.
-  gateway: gatewaySchema.transform((gateway) => ({ ...gateway, adminKey: gateway.adminKey })),
+  ...sectionSchemas(),
   instances: instancesSchema,
   sources: z.object({ configFile: z.string().optional(), instancesFile: z.string().optional() }),
 });
 
-/** A fresh FleetConfig holding only defaults (no instances, no sources). */
-export function defaultConfig(): FleetConfig {
-  return fleetConfigSchema.parse({ loadBalancing: {}, gateway: {}, instances: [], sources: {} });
-}
+/** A settings group: a FleetConfig property that is filled from one INI section. */
+export type SettingsSection = keyof typeof SETTINGS_SECTIONS;
 
 /** The INI section name of each settings group. */
-export const INI_SECTIONS = { loadBalancing: "GPU_LoadBalancing", gateway: "Gateway" } as const;
+export const INI_SECTIONS = Object.fromEntries(
+  Object.entries(SETTINGS_SECTIONS).map(([section, { iniName }]) => [section, iniName]),
+) as { readonly [S in SettingsSection]: string };
 
-/** A settings group: a FleetConfig property that is filled from one INI section. */
-export type SettingsSection = keyof typeof INI_SECTIONS;
+/** Each section's schema keyed by its FleetConfig property (gateway's keeps `adminKey` present). */
+function sectionSchemas(): { [S in SettingsSection]: z.ZodType } {
+  const out = Object.fromEntries(
+    Object.entries(SETTINGS_SECTIONS).map(([section, { schema }]) => [section, schema as z.ZodType]),
+  ) as unknown as { [S in SettingsSection]: z.ZodType };
+  out.gateway = gatewaySchema.transform((gateway) => ({ ...gateway, adminKey: gateway.adminKey }));
+  return out;
+}
+
+/** An empty raw value object per section, for layering settings. */
+export function emptySectionValues(): Record<SettingsSection, Record<string, unknown>> {
+  return Object.fromEntries(Object.keys(SETTINGS_SECTIONS).map((s) => [s, {}])) as Record<
+    SettingsSection,
+    Record<string, unknown>
+  >;
+}
+
+/** Compile-time proof that each section's schema produces the FleetConfig property it fills. */
+type SectionOutputs = { [S in SettingsSection]: Required<z.output<(typeof SETTINGS_SECTIONS)[S]["schema"]>> };
+type Assert<T extends true> = T;
+/** Fails to compile when a section's schema and its FleetConfig property disagree. */
+export type SectionsMatchConfig = Assert<
+  SectionOutputs extends Pick<FleetConfig, SettingsSection> ? true : false
+>;
+
+/** Validates raw section values and YAML entries into a FleetConfig (throws zod's error). */
+export function parseFleetConfig(raw: unknown): FleetConfig {
+  return fleetConfigSchema.parse(raw) as FleetConfig;
+}
+
+/** A fresh FleetConfig holding only defaults (no instances, no sources). */
+export function defaultConfig(): FleetConfig {
+  return parseFleetConfig({ ...emptySectionValues(), instances: [], sources: {} });
+}
 
 /** Prefix of every environment variable the gateway reads. */
 export const ENV_PREFIX = "OLLAMA_FLEET_";
@@ -203,12 +242,10 @@ const EXAMPLE_OVERRIDES: Readonly<Record<string, string>> = {
 /** Every setting of both INI sections, in declaration order. */
 export function settingKeys(): SettingKey[] {
   const defaults = defaultConfig();
-  const groups = [
-    ["loadBalancing", loadBalancingSchema.shape, defaults.loadBalancing],
-    ["gateway", gatewaySchema.shape, defaults.gateway],
-  ] as const;
-  return groups.flatMap(([section, shape, values]) =>
-    Object.entries(shape).map(([field, schema]): SettingKey => {
+  const sections = Object.keys(SETTINGS_SECTIONS) as SettingsSection[];
+  return sections.flatMap((section) =>
+    Object.entries(SETTINGS_SECTIONS[section].schema.shape).map(([field, schema]): SettingKey => {
+      const values = defaults[section];
       const words = field.replace(/([a-z0-9])([A-Z])/g, "$1_$2");
       return {
         section,

@@ -1,7 +1,14 @@
 // Reads setting values from the INI file, the environment and the CLI flags, then layers them.
 import { parseIni } from "./ini-parser.js";
 import type { ConfigProblem, ConfigWarning } from "./problems.js";
-import { ENV_PREFIX, FILE_ENV, INI_SECTIONS, type SettingKey, type SettingsSection } from "./schema.js";
+import {
+  emptySectionValues,
+  ENV_PREFIX,
+  FILE_ENV,
+  INI_SECTIONS,
+  type SettingKey,
+  type SettingsSection,
+} from "./schema.js";
 import { closestMatch, didYouMean } from "./suggest.js";
 
 /** One value for one setting from one place, not yet validated. */
@@ -145,7 +152,7 @@ export function describeValue(value: unknown): string {
 /** Validates every value in every layer (so all problems surface) and lets later layers win. */
 export function layerSettings(layers: readonly (readonly RawSetting[])[]): LayeredSettings {
   const layered: LayeredSettings = {
-    values: { loadBalancing: {}, gateway: {} },
+    values: emptySectionValues(),
     origins: new Map(),
     problems: [],
   };
