@@ -115,7 +115,8 @@ test("every setting's variable is OLLAMA_FLEET_ and its upper snake case name", 
   assert.equal(byKey.get("EnableKvCacheSharing"), "OLLAMA_FLEET_ENABLE_KV_CACHE_SHARING");
   assert.equal(byKey.get("ListenPort"), "OLLAMA_FLEET_LISTEN_PORT");
   assert.equal(byKey.get("AdminKey"), "OLLAMA_FLEET_ADMIN_KEY");
-  assert.equal(names.length, 28);
+  assert.equal(byKey.get("BasePort"), "OLLAMA_FLEET_BASE_PORT");
+  assert.equal(names.length, 39);
 });
 
 test("every setting can be set from the environment", async () => {

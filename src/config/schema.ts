@@ -11,6 +11,10 @@ import {
   wholeNumber,
 } from "./fields.js";
 import { instancesSchema } from "./instance-schema.js";
+import { provisioningSchema, type ProvisioningSettings } from "./provisioning-schema.js";
+
+/** The [Provisioning] settings' shapes, for callers that only import this file. */
+export type { PlannedModelSetting, ProvisioningSettings } from "./provisioning-schema.js";
 
 /** "7GB" / "32MiB" to bytes, part of the schema's public surface. */
 export { parseByteSize } from "./byte-size.js";
@@ -94,6 +98,8 @@ export interface InstanceConfig {
 export interface FleetConfig {
   loadBalancing: LoadBalancingSettings;
   gateway: GatewaySettings;
+  /** [Provisioning]: instances per GPU, ports, models to place; read by `plan` and the supervisor. */
+  provisioning: ProvisioningSettings;
   /** [] when no YAML file is given. */
   instances: InstanceConfig[];
   /** Absolute paths of the files that were read. */
@@ -154,6 +160,7 @@ export const gatewaySchema = z.object({
 export const SETTINGS_SECTIONS = {
   loadBalancing: { iniName: "GPU_LoadBalancing", schema: loadBalancingSchema },
   gateway: { iniName: "Gateway", schema: gatewaySchema },
+  provisioning: { iniName: "Provisioning", schema: provisioningSchema },
 } as const;
 
 /** The whole configuration: raw section values and raw YAML entries in, a FleetConfig out. */
@@ -237,6 +244,10 @@ const EXAMPLE_OVERRIDES: Readonly<Record<string, string>> = {
   adminKey: "a-long-random-string",
   maxRequestBodyBytes: "32MiB",
   listenHost: "0.0.0.0",
+  systemMemoryReserveBytes: "4GiB",
+  gpuMemoryReserveBytes: "1GiB",
+  modelsDir: "/var/lib/ollama/models",
+  plannedModels: "llama3.2:3b=3, qwen2.5:7b=1",
 };
 
 /** Every setting of both INI sections, in declaration order. */
