@@ -270,6 +270,20 @@ describe("the GPU timing core", () => {
     assert.equal(next.result!.sequences[0]!.cachedTokens, 305, "prompt plus the answer it generated");
   });
 
+  it("a new conversation sharing only a short prefix forks it into the oldest slot, keeping the other cache", () => {
+    const h = harness({ numParallel: 2 });
+    const convA = [1, 2, 3, ...range(300, 100)];
+    h.run({ model: small, sequences: [seq(convA, 5)] });
+    h.clock.runUntilIdle(60_000);
+    // Shares the 3-token header with A: Ollama copies those 3 into the free slot instead of overwriting A.
+    const convB = h.run({ model: small, sequences: [seq([1, 2, 3, ...range(300, 50_000)], 5)] });
+    h.clock.runUntilIdle(60_000);
+    assert.equal(convB.result!.sequences[0]!.cachedTokens, 3);
+    const backToA = h.run({ model: small, sequences: [seq([...convA, ...range(5, 1000), 9], 2)] });
+    h.clock.runUntilIdle(60_000);
+    assert.equal(backToA.result!.sequences[0]!.cachedTokens, 308, "A's slot survived B");
+  });
+
   it("unloads an idle model when its keep_alive runs out, and at once with keep_alive 0", () => {
     const h = harness();
     h.run({ model: small, keepAliveMs: 5000, sequences: [seq(range(4), 1)] });

@@ -226,21 +226,31 @@ export class GpuEngine {
     this.fill(seq.pool);
   }
 
-  /** Starts waiting sequences in free slots, each in the slot sharing the longest prompt prefix. */
+  /**
+   * Starts waiting sequences in free slots the way Ollama's runner picks a cache slot (findBestCacheSlot):
+   * the slot sharing the longest prefix is reused when it is free and its whole content is a prefix of the
+   * prompt (the same conversation, extended); otherwise the least recently used free slot is taken and the
+   * longest shared prefix is copied into it ("forking"), so another conversation's cache is not destroyed.
+   */
   private fill(pool: SlotPool): void {
     while (pool.ready && pool.waiting.length > 0) {
-      let best: Slot | null = null;
-      let bestPrefix = -1;
       const seq = pool.waiting[0]!;
+      let longest: Slot | null = null;
+      let longestPrefix = -1;
+      let oldest: Slot | null = null;
       for (const slot of pool.slots) {
-        if (slot.busy) continue;
         const prefix = seq.spec.usePromptCache ? commonPrefix(slot.tokens, seq.spec.promptTokens) : 0;
-        if (prefix > bestPrefix || (prefix === bestPrefix && best && slot.lastUsed < best.lastUsed)) {
-          best = slot;
-          bestPrefix = prefix;
+        if (prefix > longestPrefix) {
+          longest = slot;
+          longestPrefix = prefix;
         }
+        if (!slot.busy && (!oldest || slot.lastUsed < oldest.lastUsed)) oldest = slot;
       }
-      if (!best) return;
+      if (!oldest || !longest) return;
+      let best = oldest;
+      const bestPrefix = longestPrefix;
+      if (!longest.busy && longestPrefix === longest.tokens.length) best = longest;
+      else if (longest !== oldest) oldest.tokens = longest.tokens.slice(0, longestPrefix);
       pool.waiting.shift();
       const promptLength = seq.spec.promptTokens.length;
       // llama.cpp evaluates at least the last prompt token even when the cache holds all of it.
