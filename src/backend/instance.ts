@@ -25,6 +25,8 @@ export interface InstanceSpec {
   name: string;
   url: string;
   gpuId: number;
+  /** UUID of the GPU ("GPU-…") when known: the GPU monitor matches by it before the index. */
+  gpuUuid?: string | undefined;
   memoryLimitBytes: number | undefined;
   /** Models the config assigns to this instance (pull targets); empty = no assignment. */
   models: string[];
@@ -60,7 +62,13 @@ export class Instance {
   /** Per-instance circuit breaker (the seed's CircuitBreaker* settings). */
   readonly breaker: CircuitBreaker;
   draining = false;
+  /** Set by the supervisor: why it takes no requests yet (starting, restarting…); undefined = routable. */
+  supervisorHold: string | undefined = undefined;
+  /** Models the supervisor moved off this instance after out-of-memory errors: not routed here. */
+  readonly blockedModels = new Set<string>();
   inFlight = 0;
+  /** Routing weight factor from the GPU monitor: below 1 while the GPU is hot or short of memory. */
+  gpuFactor = 1;
   version: string | undefined;
   lastError: string | undefined;
   lastCheckedAtMs: number | undefined;

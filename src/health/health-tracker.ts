@@ -34,6 +34,8 @@ export interface HealthStats {
   lastChangeMs: number | undefined;
   totalSuccesses: number;
   totalFailures: number;
+  /** Why the instance is held unhealthy regardless of probes (see `hold`); absent when it is not. */
+  heldReason?: string;
 }
 
 /** Events of a health tracker. */
@@ -63,6 +65,7 @@ export class HealthTracker {
   private changeMs: number | undefined;
   private totalOk = 0;
   private totalFailed = 0;
+  private heldReason: string | undefined;
   private readonly unhealthyThreshold: number;
   private readonly healthyThreshold: number;
   private readonly now: () => number;
@@ -87,7 +90,9 @@ export class HealthTracker {
     this.successMs = at;
     this.failures = 0;
     this.successes++;
-    if (this.current === "unknown") {
+    if (this.heldReason !== undefined) {
+      // Held unhealthy: successes are counted but change nothing until the hold ends.
+    } else if (this.current === "unknown") {
       // Nothing is known yet, so one good answer is enough to start routing to the instance.
       this.change("healthy", `first success (${source})`, at);
     } else if (this.current === "unhealthy" && this.successes >= this.healthyThreshold) {
@@ -109,6 +114,23 @@ export class HealthTracker {
     }
   }
 
+  /**
+   * Holds the instance unhealthy whatever probes say, until `release()` (e.g. its GPU is lost: Ollama may
+   * still answer /api/version while it can no longer run a model).
+   */
+  hold(reason: string): void {
+    const first = this.heldReason === undefined;
+    this.heldReason = reason;
+    if (first && this.current !== "unhealthy") this.change("unhealthy", `held: ${reason}`, this.now());
+  }
+
+  /** Ends a hold; the instance then needs HealthyThreshold fresh successes, as after any failure. */
+  release(): void {
+    if (this.heldReason === undefined) return;
+    this.heldReason = undefined;
+    this.successes = 0;
+  }
+
   /** A snapshot of counters and last signals. */
   stats(): HealthStats {
     return {
@@ -122,6 +144,7 @@ export class HealthTracker {
       lastChangeMs: this.changeMs,
       totalSuccesses: this.totalOk,
       totalFailures: this.totalFailed,
+      ...(this.heldReason !== undefined ? { heldReason: this.heldReason } : {}),
     };
   }
 

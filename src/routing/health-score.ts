@@ -43,6 +43,8 @@ export interface ScoreParts {
   errors: number;
   queue: number;
   residency: number;
+  /** The GPU monitor's factor: below 1 while the instance's GPU is hot or short of memory. */
+  gpu: number;
 }
 
 /** A score and the factors it is the product of, as the admin API shows them. */
@@ -81,8 +83,10 @@ export function healthScore(c: Candidate, ref: ScoreReference): HealthScore {
     errors: floor(1 / (1 + ERROR_PENALTY * clamp01(c.errorRate))),
     queue: floor(1 / (1 + (QUEUE_WEIGHT * Math.max(0, c.queueDepth)) / Math.max(1, c.capacity))),
     residency: residencyFactor(c, ref.typicalRequestMs),
+    gpu: floor(c.gpuFactor ?? 1),
   };
-  const score = parts.load * parts.responseTime * parts.speed * parts.errors * parts.queue * parts.residency;
+  const score =
+    parts.load * parts.responseTime * parts.speed * parts.errors * parts.queue * parts.residency * parts.gpu;
   return { score, parts };
 }
 

@@ -40,6 +40,8 @@ export interface Candidate {
   tokensPerSecond: number | undefined;
   /** Failed share of recent requests (sliding window), 0..1. */
   errorRate: number;
+  /** The GPU monitor's factor for the instance's GPU (hot or memory-starved < 1); absent means 1. */
+  gpuFactor?: number | undefined;
 }
 
 /** What a balancer is asked to route. */
