@@ -2,6 +2,7 @@
 /** The `ollama-fleet` command line: serve the gateway, or run the Ollama emulator. */
 import { Command } from "commander";
 import { GATEWAY_VERSION } from "../main.js";
+import type { PlanFlags } from "./plan-command.js";
 import { runServe, type ServeFlags } from "./serve-command.js";
 
 const program = new Command();
@@ -31,6 +32,19 @@ program
   .action(async (flags: { json?: boolean; nvmlLibrary?: string }) => {
     const { runDetect } = await import("./detect-command.js");
     await runDetect(flags);
+  });
+
+program
+  .command("plan")
+  .description("plan the Ollama instances per GPU and the models on each, with the reason for every choice")
+  .option("--json", "stable JSON output (schema in docs/provisioning.md)")
+  .option("-c, --config <file.ini>", "INI file; its [Provisioning] section drives the plan")
+  .option("-i, --instances <file.yaml>", "YAML gpu_instances file: the plan then reflects it")
+  .option("--nvml-library <path>", "path of libnvidia-ml.so.1 to load instead of the system's")
+  .option("--no-probe", "do not ask instances already running for their model sizes")
+  .action(async (flags: PlanFlags) => {
+    const { runPlan } = await import("./plan-command.js");
+    process.exitCode = await runPlan(flags);
   });
 
 program

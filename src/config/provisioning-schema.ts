@@ -1,5 +1,6 @@
 // [Provisioning]: how `plan` sizes instances per GPU and what the supervisor starts them with.
 import { z } from "zod";
+import { normalizeModelName } from "../util/model-name.js";
 import { parseByteSize } from "./byte-size.js";
 import { booleanField, byteSizeField, explain, textField, wholeNumber } from "./fields.js";
 
@@ -11,7 +12,7 @@ export type ModelPrecision = (typeof MODEL_PRECISIONS)[number];
 
 /** One entry of PlannedModels: a model the plan must place, with its expected demand. */
 export interface PlannedModelSetting {
-  /** Model name as Ollama writes it ("llama3.2:3b"); ":latest" is added when no tag is given. */
+  /** Model name, normalised as Ollama does: lower case, ":latest" added when no tag is given. */
   name: string;
   /** Relative demand (popularity); larger means more requests. Default 1. */
   weight: number;
@@ -97,7 +98,7 @@ export function parsePlannedModel(text: string): PlannedModelSetting | string {
   if (!match) return `"${text.trim()}" is not name[@size][=weight][+precision]`;
   const [, rawName = "", rest = ""] = match;
   const entry: PlannedModelSetting = {
-    name: rawName.includes(":") ? rawName : `${rawName}:latest`,
+    name: normalizeModelName(rawName),
     weight: 1,
     sizeBytes: undefined,
     precision: undefined,

@@ -27,6 +27,11 @@ export interface PlannedModel {
   preload: boolean;
   /** Why the planner placed it here, one sentence. */
   reason: string;
+  /**
+   * Position in its device's preload sequence (1 loads first), set when `preload` is true: the loads on
+   * one GPU run one at a time in this order, across all of that GPU's instances.
+   */
+  preloadStep?: number;
 }
 
 /** One Ollama instance the plan asks for. */
@@ -49,10 +54,17 @@ export interface PlannedInstance {
   models: PlannedModel[];
   /** Why this instance exists with these numbers, one or more sentences. */
   reasons: string[];
+  /**
+   * Set for a YAML entry whose `url` points at another host: the gateway attaches to it and must not
+   * launch it. Absent for instances to launch locally.
+   */
+  externalUrl?: string;
 }
 
 /** The whole plan. */
 export interface ProvisionPlan {
+  /** auto: planned from the detected devices; yaml: the gpu_instances file given, reflected as is. */
+  mode?: "auto" | "yaml";
   instances: PlannedInstance[];
   /** System memory kept free for the OS and the gateway, bytes. */
   systemMemoryReserveBytes: number;
