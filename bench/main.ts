@@ -3,7 +3,10 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { benchOverhead, overheadMarkdown } from "./overhead.js";
 import { benchRouting, routingMarkdown, routingOptionsFromEnv } from "./routing.js";
+import { benchSuite, suiteOptionsFromArgs } from "./suite.js";
+import { writeSuiteReport } from "./suite-report.js";
 
+/** json undefined: the benchmark wrote its own files. */
 const BENCHES: Record<string, () => Promise<{ json: unknown; markdown: string }>> = {
   async overhead() {
     const requests = Number(process.env.BENCH_REQUESTS ?? 4000);
@@ -16,6 +19,12 @@ const BENCHES: Record<string, () => Promise<{ json: unknown; markdown: string }>
     );
     return { json: report, markdown: routingMarkdown(report) };
   },
+  async suite() {
+    const report = await benchSuite(
+      suiteOptionsFromArgs(process.argv.slice(3), (l) => process.stderr.write(`${l}\n`)),
+    );
+    return { json: undefined, markdown: await writeSuiteReport(report) };
+  },
 };
 
 const name = process.argv[2] ?? "overhead";
@@ -27,8 +36,9 @@ if (!bench) {
 const { json, markdown } = await bench();
 const dir = join(process.cwd(), "bench/results");
 await mkdir(dir, { recursive: true });
-await writeFile(
-  join(dir, `${name}.json`),
-  JSON.stringify({ date: new Date().toISOString(), node: process.version, rows: json }, null, 2),
-);
+if (json !== undefined)
+  await writeFile(
+    join(dir, `${name}.json`),
+    JSON.stringify({ date: new Date().toISOString(), node: process.version, rows: json }, null, 2),
+  );
 process.stdout.write(`${markdown}\n`);

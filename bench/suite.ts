@@ -1,0 +1,298 @@
+/**
+ * `npm run bench -- suite [--full]`: the benchmark suite of issue 5. Every workload runs on fresh emulator
+ * processes and a fresh gateway per cell (workload × load level × seed × gateway variant), with Poisson
+ * session arrivals at a share of the fleet's oracle capacity; baselines and our strategies run on the very
+ * same sessions. The default plan is sized for a few minutes on 2 cores; `--full` sweeps 30–110% of capacity
+ * with 3 seeds and every variant.
+ */
+import { oracleBound, oracleRequests, type OracleBound, type Slo } from "./oracle.js";
+import { runCell, baseline, type CellOutput, type EmulatorStats, type Variant } from "./suite-cell.js";
+import { coalesceBurst, embedBurst, type BurstResult } from "./suite-extras.js";
+import { summariseRecords, type ClientSummary } from "./suite-metrics.js";
+import { generateSessions, suiteWorkload, type SuiteWorkload } from "./workloads/suite-workloads.js";
+
+/** The SLO of goodput, in emulated seconds: first token within 3 s, then at most 150 ms per token on average. */
+export const SUITE_SLO: Slo = { ttftSec: 3, itlSec: 0.15 };
+
+/** Share of each window left out of the figures while the fleet fills. */
+export const SUITE_WARMUP_SHARE = 0.2;
+
+/** The gateway variants the suite compares. */
+export const VARIANTS = {
+  random: baseline("Random"),
+  rr: baseline("RoundRobin"),
+  lc: baseline("LeastConnections"),
+  p2c: baseline("PowerOfTwoChoices"),
+  wrr: baseline("WeightedRoundRobin"),
+  wrrKv: { id: "WRR+KV", strategy: "WeightedRoundRobin", affinity: true, batching: false, coalescing: false },
+  lcKv: { id: "LC+KV", strategy: "LeastConnections", affinity: true, batching: false, coalescing: false },
+  all: {
+    id: "WRR+KV+batch+coalesce",
+    strategy: "WeightedRoundRobin",
+    affinity: true,
+    batching: true,
+    coalescing: true,
+  },
+} satisfies Record<string, Variant>;
+
+/** One planned group of cells: a workload at some load levels for some variants. */
+export interface PlanItem {
+  workload: string;
+  scenario: "sweep" | "overload" | "kill";
+  levels: number[];
+  variants: Variant[];
+  kill?: { instance: number; atShare: number };
+}
+
+const V = VARIANTS;
+const CORE = [V.rr, V.random, V.lc, V.wrr, V.wrrKv];
+
+/** The default plan: one seed, a few levels; about 8 minutes on 2 cores. */
+export const DEFAULT_PLAN: PlanItem[] = [
+  { workload: "multi-turn", scenario: "sweep", levels: [0.3, 0.7, 1.1], variants: [...CORE, V.all] },
+  { workload: "shared-prefix", scenario: "sweep", levels: [0.5, 1.1], variants: CORE },
+  { workload: "no-sharing", scenario: "sweep", levels: [0.7, 1.1], variants: [V.rr, V.lc, V.wrr, V.wrrKv] },
+  { workload: "zipf-mix", scenario: "sweep", levels: [0.7], variants: CORE },
+  { workload: "multi-turn", scenario: "overload", levels: [1.5], variants: [V.rr, V.lc, V.wrrKv] },
+  {
+    workload: "multi-turn",
+    scenario: "kill",
+    levels: [0.7],
+    variants: [V.lc, V.wrrKv],
+    kill: { instance: 1, atShare: 0.4 },
+  },
+];
+
+const SWEEP = [0.3, 0.5, 0.7, 0.9, 1.1];
+const ALL = [V.rr, V.random, V.lc, V.p2c, V.wrr, V.wrrKv, V.lcKv, V.all];
+
+/** The full plan: 30–110% of capacity, every variant (used with 3 seeds). */
+export const FULL_PLAN: PlanItem[] = [
+  { workload: "multi-turn", scenario: "sweep", levels: SWEEP, variants: ALL },
+  { workload: "shared-prefix", scenario: "sweep", levels: SWEEP, variants: ALL },
+  { workload: "no-sharing", scenario: "sweep", levels: SWEEP, variants: ALL },
+  { workload: "zipf-mix", scenario: "sweep", levels: SWEEP, variants: ALL },
+  { workload: "shared-prefix", scenario: "overload", levels: [1.5], variants: ALL },
+  { workload: "multi-turn", scenario: "overload", levels: [1.5], variants: ALL },
+  ...DEFAULT_PLAN.filter((p) => p.scenario === "kill").map((p) => ({ ...p, variants: ALL })),
+];
+
+/** One measured cell. */
+export interface SuiteRow {
+  workload: string;
+  scenario: PlanItem["scenario"];
+  variant: string;
+  level: number;
+  seed: number;
+  offeredRps: number;
+  client: ClientSummary;
+  prefillComputed: number;
+  prefillReused: number;
+  /** reused ÷ (computed + reused), from the emulators' counters. */
+  hitRate: number;
+  loads: number;
+  evictions: number;
+  /** Each instance's busy time ÷ wall time over the arrival window. */
+  utilisation: number[];
+  /** Requests each instance served (share of the fleet's). */
+  share: number[];
+  oracle: OracleBound;
+  /** goodput ÷ the oracle's goodput at the same offered rate. */
+  goodputVsOracle: number | undefined;
+  /** The gateway's own `kvCache` view (predicted and measured hit ratios). */
+  gatewayKv: unknown;
+  /** Gateway queue samples (every 0.5 s wall): queued, and queued while the fleet had free slots. */
+  queue: CellOutput["queueSamples"];
+  wallSeconds: number;
+}
+
+/** The suite's output. */
+export interface SuiteReport {
+  date: string;
+  full: boolean;
+  seeds: number[];
+  slo: Slo;
+  warmupShare: number;
+  workloads: {
+    id: string;
+    title: string;
+    fleet: string;
+    timeScale: number;
+    windowSeconds: number;
+    capacityRps: number;
+  }[];
+  rows: SuiteRow[];
+  bursts: BurstResult[];
+  wallSeconds: number;
+}
+
+/** Settings of a suite run. */
+export interface SuiteOptions {
+  full: boolean;
+  seeds: number[];
+  plan: PlanItem[];
+  /** Multiplies every window (0.5 for a smoke run). */
+  windowFactor: number;
+  bursts: boolean;
+  log: (line: string) => void;
+}
+
+/** Options from the command line (`--full`, `--seeds 1,2`, `--window 0.5`, `--only multi-turn`, `--no-bursts`). */
+export function suiteOptionsFromArgs(args: string[], log: (line: string) => void): SuiteOptions {
+  const value = (flag: string): string | undefined => {
+    const i = args.indexOf(flag);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  const full = args.includes("--full");
+  const only = value("--only")?.split(",");
+  const plan = (full ? FULL_PLAN : DEFAULT_PLAN).filter((p) => !only || only.includes(p.workload));
+  return {
+    full,
+    seeds: (value("--seeds") ?? (full ? "1,2,3" : "1")).split(",").map(Number),
+    plan,
+    windowFactor: Number(value("--window") ?? 1),
+    bursts: !args.includes("--no-bursts") && !only,
+    log,
+  };
+}
+
+/** Oracle capacity of a workload: from sessions at a first guess, then at that capacity (sharing grows with the rate). */
+export function workloadCapacity(w: SuiteWorkload, windowSeconds: number): number {
+  let rate = 1;
+  for (let i = 0; i < 2; i++) {
+    const sessions = generateSessions(w, rate, windowSeconds, 0xcafe);
+    rate = oracleBound(w.fleet, oracleRequests(sessions), SUITE_SLO).capacityRps;
+  }
+  return rate;
+}
+
+function sum(stats: (EmulatorStats | undefined)[], key: keyof EmulatorStats): number {
+  return stats.reduce((n, s) => n + ((s?.[key] as number | undefined) ?? 0), 0);
+}
+
+function rowOf(
+  item: PlanItem,
+  variant: Variant,
+  level: number,
+  seed: number,
+  rate: number,
+  w: SuiteWorkload,
+  windowSeconds: number,
+  oracle: OracleBound,
+  out: CellOutput,
+): SuiteRow {
+  const client = summariseRecords(out.records, {
+    timeScale: w.timeScale,
+    windowMs: (windowSeconds * 1000) / w.timeScale,
+    warmupShare: SUITE_WARMUP_SHARE,
+    slo: SUITE_SLO,
+  });
+  // A killed instance answers no stats at the end: its counters at the window stand in.
+  const final = out.atEnd.map((s, i) => s ?? out.atWindow[i]);
+  const computed = sum(final, "prefillTokensComputed");
+  const reused = sum(final, "prefillTokensReused");
+  const served = final.map((s) => s?.requests ?? 0);
+  const total = served.reduce((a, b) => a + b, 0);
+  const oracleGood = Math.min(rate, oracle.capacityRps) * oracle.sloAttainable;
+  return {
+    workload: w.id,
+    scenario: item.scenario,
+    variant: variant.id,
+    level,
+    seed,
+    offeredRps: rate,
+    client,
+    prefillComputed: computed,
+    prefillReused: reused,
+    hitRate: computed + reused > 0 ? reused / (computed + reused) : 0,
+    loads: sum(final, "loads"),
+    evictions: sum(final, "evictions"),
+    utilisation: out.atWindow.map((s) => (s ? s.busyMs / out.windowWallMs : NaN)),
+    share: served.map((n) => (total > 0 ? n / total : 0)),
+    oracle,
+    goodputVsOracle: oracleGood > 0 ? client.goodputRps / oracleGood : undefined,
+    gatewayKv: out.gatewayStatus?.kvCache,
+    queue: out.queueSamples,
+    wallSeconds: out.wallSeconds,
+  };
+}
+
+/** Runs the plan, then the bursts. */
+export async function benchSuite(o: SuiteOptions): Promise<SuiteReport> {
+  const t0 = performance.now();
+  const rows: SuiteRow[] = [];
+  const workloads: SuiteReport["workloads"] = [];
+  for (const item of o.plan) {
+    const w = suiteWorkload(item.workload);
+    const windowSeconds = w.windowSeconds * o.windowFactor;
+    const capacity = workloadCapacity(w, windowSeconds);
+    if (!workloads.some((x) => x.id === w.id)) {
+      workloads.push({
+        id: w.id,
+        title: w.title,
+        fleet: `${w.fleet.gpus.length}× ${w.fleet.gpus[0]!.name} ${w.fleet.gpus[0]!.vramGb} GB, ${w.fleet.gpus[0]!.parallel} slots, num_ctx ${w.fleet.numCtx}`,
+        timeScale: w.timeScale,
+        windowSeconds,
+        capacityRps: capacity,
+      });
+    }
+    o.log(`${w.id} (${item.scenario}): oracle capacity ${capacity.toFixed(2)} req/s`);
+    for (const level of item.levels) {
+      for (const seed of o.seeds) {
+        const rate = level * capacity;
+        const sessions = generateSessions(w, rate, windowSeconds, seed);
+        const oracle = oracleBound(w.fleet, oracleRequests(sessions), SUITE_SLO);
+        for (const variant of item.variants) {
+          const out = await runCell({
+            fleet: w.fleet,
+            variant,
+            sessions,
+            timeScale: w.timeScale,
+            windowSeconds,
+            drainWindows: 1,
+            preload: w.shape === "zipf-mix" ? [] : [w.mix[0]!.model],
+            kill: item.kill,
+          });
+          const row = rowOf(item, variant, level, seed, rate, w, windowSeconds, oracle, out);
+          rows.push(row);
+          o.log(progress(row));
+        }
+      }
+    }
+  }
+  const bursts: BurstResult[] = [];
+  if (o.bursts) {
+    for (const v of [V.lc, { ...V.lc, id: "LC+batch", batching: true }]) {
+      bursts.push(await embedBurst(v, 400));
+      o.log(`  embed-burst ${v.id}: ${JSON.stringify(bursts[bursts.length - 1])}`);
+    }
+    for (const v of [V.lc, { ...V.lc, id: "LC+coalesce", coalescing: true }]) {
+      bursts.push(await coalesceBurst(v, 16));
+      o.log(`  coalesce ${v.id}: ${JSON.stringify(bursts[bursts.length - 1])}`);
+    }
+  }
+  return {
+    date: new Date().toISOString(),
+    full: o.full,
+    seeds: o.seeds,
+    slo: SUITE_SLO,
+    warmupShare: SUITE_WARMUP_SHARE,
+    workloads,
+    rows,
+    bursts,
+    wallSeconds: (performance.now() - t0) / 1000,
+  };
+}
+
+function progress(r: SuiteRow): string {
+  const c = r.client;
+  const f = (x: number, d = 2): string => (Number.isFinite(x) ? x.toFixed(d) : "–");
+  return (
+    `  ${r.workload} ${r.scenario} ${Math.round(r.level * 100)}% seed ${r.seed} ${r.variant}: ` +
+    `${f(c.completedRps)} req/s (offered ${f(r.offeredRps)}), goodput ${f(c.goodputRps)}, ` +
+    `TTFT p50/p90 ${f(c.ttft.p50)}/${f(c.ttft.p90)} s, e2e p90 ${f(c.e2e.p90)} s, hit ${f(r.hitRate)} ` +
+    `(oracle ${f(r.oracle.hitRate)}), util ${r.utilisation.map((u) => f(u)).join("/")}, ` +
+    `loads ${r.loads}, errors ${c.errors}, cut ${c.cut}, queue max ${r.queue.maxDepth} ` +
+    `(queued with free slots ${r.queue.queuedWithFreeSlots}/${r.queue.samples}) (${f(r.wallSeconds, 1)} s wall)`
+  );
+}
