@@ -14,6 +14,7 @@
 import { modelSpecFor } from "../src/sim/catalog.js";
 import { DEFAULT_PERF, decodeTokensPerMs, parseGpuSpec, prefillTokensPerMs } from "../src/sim/perf-model.js";
 import { renderChat, tokenize, type TemplateMessage } from "../src/sim/text-model.js";
+import { quantile } from "./suite-metrics.js";
 import { gpuFlag } from "./workloads/routing-workloads.js";
 import type { SuiteFleet, SuiteSession } from "./workloads/suite-workloads.js";
 
@@ -135,6 +136,8 @@ export interface OracleBound {
   capacityRps: number;
   /** Share of requests whose unloaded, perfectly cached latency meets the SLO (alone on the fastest GPU). */
   sloAttainable: number;
+  /** TTFT p90 with perfect reuse, alone on the fastest GPU (emulated s): first turns set it. */
+  ttftP90Sec: number;
 }
 
 /** The oracle bound of a request list on a fleet. */
@@ -151,6 +154,7 @@ export function oracleBound(fleet: SuiteFleet, requests: OracleRequest[], slo: S
     if (ms > 0) capacity += (1000 * requests.length) / ms;
   }
   let meets = 0;
+  const ttfts: number[] = [];
   requests.forEach((r, i) => {
     const best = speeds
       .map((m) => m.get(r.model))
@@ -158,6 +162,7 @@ export function oracleBound(fleet: SuiteFleet, requests: OracleRequest[], slo: S
       .sort((a, b) => b.decodePerMs - a.decodePerMs)[0];
     if (!best) return;
     const ttftSec = computed[i]! / best.prefillPerMs / 1000;
+    ttfts.push(ttftSec);
     const itlSec = 1 / best.decodePerMs / 1000;
     if (ttftSec <= slo.ttftSec && itlSec <= slo.itlSec) meets++;
   });
@@ -171,6 +176,10 @@ export function oracleBound(fleet: SuiteFleet, requests: OracleRequest[], slo: S
     hitRate: promptTokens > 0 ? sum(reused) / promptTokens : 0,
     capacityRps: capacity,
     sloAttainable: requests.length > 0 ? meets / requests.length : 0,
+    ttftP90Sec: quantile(
+      ttfts.sort((a, b) => a - b),
+      0.9,
+    ),
   };
 }
 

@@ -49,7 +49,12 @@ const CORE = [V.rr, V.random, V.lc, V.wrr, V.wrrKv];
 
 /** The default plan: one seed, a few levels; about 8 minutes on 2 cores. */
 export const DEFAULT_PLAN: PlanItem[] = [
-  { workload: "multi-turn", scenario: "sweep", levels: [0.3, 0.7, 1.1], variants: [...CORE, V.all] },
+  {
+    workload: "multi-turn",
+    scenario: "sweep",
+    levels: [0.3, 0.7, 1.1],
+    variants: [V.rr, V.lc, V.wrr, V.wrrKv, V.all],
+  },
   { workload: "shared-prefix", scenario: "sweep", levels: [0.5, 1.1], variants: CORE },
   { workload: "no-sharing", scenario: "sweep", levels: [0.7, 1.1], variants: [V.rr, V.lc, V.wrr, V.wrrKv] },
   { workload: "zipf-mix", scenario: "sweep", levels: [0.7], variants: CORE },
@@ -249,7 +254,7 @@ export async function benchSuite(o: SuiteOptions): Promise<SuiteReport> {
             sessions,
             timeScale: w.timeScale,
             windowSeconds,
-            drainWindows: 1,
+            drainWindows: 0.5,
             preload: w.shape === "zipf-mix" ? [] : [w.mix[0]!.model],
             kill: item.kill,
           });

@@ -8,10 +8,19 @@ import type { GatewayEvents } from "./http/gateway-events.js";
 import type { GatewayContext } from "./http/gateway-context.js";
 import { buildServer } from "./http/server.js";
 import { GatewayMetrics } from "./metrics/gateway-metrics.js";
+import type { SpanExporter } from "@opentelemetry/sdk-trace-base";
+import type { GpuMonitor } from "./gpu/gpu-monitor.js";
+import type { GpuPoller } from "./gpu/gpu-poller.js";
+import { startObservability } from "./observability.js";
 import { TypedEmitter } from "./util/typed-emitter.js";
 import { RequestRouter } from "./backend/request-router.js";
 import { PerformanceTracker } from "./routing/performance-tracker.js";
 import { createBalancer } from "./routing/registry.js";
+import { RequestSharing } from "./http/coalescer.js";
+import { systemClock } from "./queue/clock.js";
+import { linkSupervisor, type SupervisedFleet } from "./supervisor/gateway-link.js";
+import { AffinityStore } from "./routing/affinity-store.js";
+import { CanaryRouter } from "./routing/canary.js";
 
 /** The gateway's own version, from package.json. */
 export const GATEWAY_VERSION: string = (
@@ -29,8 +38,14 @@ export interface GatewayOptions {
   specs?: InstanceSpec[];
   /** True when fronting the built-in emulated fleet. */
   emulated?: boolean;
+  /** Supervisor of the instances (provisioned fleet): holds them until ready; closed with the gateway. */
+  supervisor?: SupervisedFleet;
   now?: () => number;
   random?: () => number;
+  /** GPU readings for the monitor: default detects the machine's GPUs; null runs no monitor. */
+  gpuPoller?: GpuPoller | null;
+  /** Export spans here (tests: an in-memory exporter), whatever TracingExporter says. */
+  traceExporter?: SpanExporter;
 }
 
 /** A running gateway. */
@@ -41,6 +56,8 @@ export interface Gateway {
   router: RequestRouter;
   events: TypedEmitter<GatewayEvents>;
   metrics: GatewayMetrics;
+  /** The GPU health monitor, when GPUs were found (its stats() feed metrics and the dashboard). */
+  gpuMonitor: GpuMonitor | undefined;
   close(): Promise<void>;
 }
 
@@ -88,8 +105,20 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     queueTimeoutMs: gw.queueTimeoutSeconds * 1000,
     agingMs: AGING_MS,
     now,
+    affinity: lb.enableKvCacheSharing ? new AffinityStore(lb.maxCacheMemoryPercent) : undefined,
+    modelPrecision: new Map(
+      (config.provisioning.plannedModels ?? []).flatMap((m) => (m.precision ? [[m.name, m.precision]] : [])),
+    ),
+    cpuFallback: {
+      enabled: config.traffic.enableCpuFallback,
+      maxModelBytes: config.traffic.cpuFallbackMaxModelBytes,
+      gpuLoadPercent: config.traffic.cpuFallbackGpuLoadPercent,
+    },
   });
   const events = new TypedEmitter<GatewayEvents>();
+  const unlinkSupervisor =
+    options.supervisor && linkSupervisor(options.supervisor, { fleet, router, events });
+  let requestSeq = 0;
   const metrics = new GatewayMetrics(fleet, events, router);
   const ctx: GatewayContext = {
     fleet,
@@ -104,15 +133,33 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         firstTokenTimeoutMs: gw.firstTokenTimeoutSeconds * 1000,
         stallTimeoutMs: gw.stallTimeoutSeconds * 1000,
         requestTimeoutMs: gw.requestTimeoutSeconds * 1000,
+        kvAffinity: lb.enableKvCacheSharing,
       },
       now,
       logger,
+      nextSeq: () => ++requestSeq,
     },
     adminAuth: { adminKey: gw.adminKey, listenHost: gw.listenHost },
     fanOutTimeoutMs: lb.healthCheckTimeoutSeconds * 1000,
     emulated: options.emulated ?? false,
+    canary: config.traffic.canary
+      ? {
+          router: new CanaryRouter(config.traffic.canary, random),
+          sessionHeader: config.traffic.sessionHeader,
+        }
+      : undefined,
     gatewayVersion: GATEWAY_VERSION,
   };
+  const sharing = new RequestSharing({
+    proxy: ctx.proxy,
+    clock: systemClock(),
+    coalescing: gw.enableRequestCoalescing,
+    embedMerging: lb.enableBatchProcessing,
+    maxMergedInputs: gw.maxMergedEmbedInputs,
+    batchWindowMs: lb.batchWindowMs,
+    lanes: (model) => fleet.instances().filter((i) => i.health !== "unhealthy" && i.hasModel(model)).length,
+  });
+  ctx.sharing = sharing;
 
   fleet.events.on("breaker-transition", (e) =>
     logger.warn({ instance: e.id, from: e.from, to: e.to, reason: e.reason }, "circuit breaker changed"),
@@ -122,45 +169,29 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     if (e.to === "unhealthy") logger.warn(fields, "instance health changed");
     else logger.info(fields, "instance health changed");
   });
-  events.on("request-completed", (e) =>
-    logger.info(
-      {
-        reqId: e.requestId,
-        endpoint: e.endpoint,
-        model: e.model,
-        instance: e.instanceId,
-        attempts: e.attempts,
-        status: e.status,
-        outcome: e.outcome,
-        ttftMs: e.ttftMs,
-        totalMs: e.totalMs,
-        promptTokens: e.promptTokens,
-        outputTokens: e.outputTokens,
-      },
-      "request completed",
-    ),
-  );
-  events.on("upstream-failure", (e) =>
-    logger.warn(
-      {
-        reqId: e.requestId,
-        instance: e.instanceId,
-        kind: e.kind,
-        status: e.status,
-        retry: e.willRetry,
-        err: e.message,
-      },
-      "upstream attempt failed",
-    ),
-  );
-
   await fleet.start();
+  const observability = await startObservability({
+    settings: config.observability,
+    fleet,
+    router,
+    events,
+    metrics,
+    logger,
+    strategy: lb.loadBalancingStrategy,
+    serviceVersion: GATEWAY_VERSION,
+    gpuPoller: options.gpuPoller,
+    traceExporter: options.traceExporter,
+  });
   const app = buildServer(ctx, { logger, maxRequestBodyBytes: gw.maxRequestBodyBytes, metrics });
   try {
     await app.listen({ host: gw.listenHost, port: gw.listenPort });
   } catch (err) {
     router.close();
+    sharing.close();
+    unlinkSupervisor?.();
+    await options.supervisor?.close();
     await fleet.close();
+    await observability.close();
     metrics.close();
     throw err;
   }
@@ -181,11 +212,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     router,
     events,
     metrics,
+    gpuMonitor: observability.gpuMonitor,
     close() {
       closing ??= (async () => {
         router.close();
+        sharing.close();
         await app.close();
+        unlinkSupervisor?.();
+        await options.supervisor?.close();
         await fleet.close();
+        await observability.close();
         metrics.close();
         events.removeAll();
       })();

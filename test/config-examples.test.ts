@@ -93,6 +93,8 @@ test("defaultConfig() holds the documented gateway defaults", () => {
     maxAttempts: 3,
     logLevel: "info",
     logFormat: "json",
+    enableRequestCoalescing: true,
+    maxMergedEmbedInputs: 256,
   });
 });
 

@@ -12,9 +12,16 @@ import { scoreCandidates } from "../routing/health-score.js";
 import { canHold, residencyOf } from "../routing/model-fit.js";
 import type { PerformanceTracker } from "../routing/performance-tracker.js";
 import { isEligible, type Balancer, type Candidate, type Priority } from "../routing/types.js";
+import type { AffinityInstanceStats, AffinityStore } from "../routing/affinity-store.js";
+import { affinityPick, DEFAULT_AFFINITY_TUNING, type AffinityTuning } from "../routing/kv-affinity.js";
+import { modelAwarePool } from "../routing/model-aware.js";
+import { applyCpuFallback, type CpuFallbackSettings } from "../routing/cpu-fallback.js";
+import type { Precision } from "../routing/model-fit.js";
+import { precisionSupportByName, type PrecisionSupport } from "../gpu/capability-db.js";
+import { chunksToTokens } from "../routing/prompt-fingerprint.js";
 import type { Fleet } from "./fleet.js";
 import type { Instance } from "./instance.js";
-import type { AttemptOutcome, Placement, RouteResult, Router } from "./router-types.js";
+import type { AttemptOutcome, Placement, RouteHints, RouteResult, Router } from "./router-types.js";
 
 /** Requests an instance takes at once when the config does not say (Ollama's own queue holds the rest). */
 export const DEFAULT_INSTANCE_CAPACITY = 4;
@@ -32,10 +39,18 @@ export interface RequestRouterOptions {
   /** Waiting this long promotes a queued request one priority step. */
   agingMs: number;
   now: () => number;
+  /** KV-cache affinity (EnableKvCacheSharing); undefined when off. */
+  affinity?: AffinityStore | undefined;
+  affinityTuning?: AffinityTuning;
+  /** Precision a model requires of the GPU serving it (PlannedModels `+bf16`…), by normalised name. */
+  modelPrecision?: ReadonlyMap<string, Precision>;
+  /** CPU fallback ([Traffic]); undefined: CPU instances are ordinary candidates. */
+  cpuFallback?: CpuFallbackSettings | undefined;
 }
 
 interface QueueItem {
   exclude: ReadonlySet<string>;
+  hints: RouteHints | undefined;
 }
 
 /** The Router the proxy uses; `close()` rejects queued requests. */
@@ -48,22 +63,66 @@ export class RequestRouter implements Router {
     this.queue = new AdmissionQueue<QueueItem, Placement>({
       maxSize: options.maxQueueSize,
       agingMs: options.agingMs,
-      place: (w) => this.tryPlace(w.model, w.priority, w.item.exclude),
+      place: (w) => this.tryPlace(w.model, w.priority, w.item.exclude, w.item.hints),
       placementKey: (w) =>
         w.item.exclude.size === 0 ? w.model : `${w.model}|${[...w.item.exclude].join(",")}`,
     });
     // Capacity may have appeared: a recovered instance, a closed breaker, fresh inventory.
     this.fleet.events.on("instance-health", () => this.queue.pump());
-    this.fleet.events.on("inventory-refreshed", () => this.queue.pump());
+    this.fleet.events.on("inventory-refreshed", () => {
+      this.forgetUnloaded();
+      this.queue.pump();
+    });
   }
 
-  /** Each instance's candidate view for a model (for the admin API and the balancer). */
+  /** An unloaded model's KV cache is gone: its prefix index must go too. */
+  private forgetUnloaded(): void {
+    const affinity = this.options.affinity;
+    if (!affinity) return;
+    const instances = this.fleet.instances();
+    affinity.keepOnly(new Set(instances.map((i) => i.id)));
+    for (const i of instances) affinity.retain(i.id, new Set(i.stats().loadedModels.map((m) => m.name)));
+  }
+
+  /**
+   * Each instance's candidate view for a model (for the admin API and the balancer). CPU instances are
+   * left out unless CPU fallback applies (src/routing/cpu-fallback.ts).
+   */
   candidates(model: string): Candidate[] {
-    return this.fleet.instances().map((i) => this.candidateOf(i, model));
+    const instances = this.fleet.instances();
+    const all = instances.map((i) => this.candidateOf(i, model));
+    const fallback = this.options.cpuFallback;
+    if (!fallback) return all;
+    const cpu = new Set(instances.filter((i) => i.spec.gpuId < 0).map((i) => i.id));
+    if (cpu.size === 0) return all;
+    const size = Math.max(0, ...instances.map((i) => i.modelSizeBytes(model) ?? 0));
+    const applied = applyCpuFallback(all, (id) => cpu.has(id), size, fallback);
+    if (applied.fallback) this.lastCpuFallbackMs = this.options.now();
+    return applied.candidates;
+  }
+
+  /** When a request last could use a CPU instance in fallback (for /fleet/status "degraded"). */
+  private lastCpuFallbackMs: number | undefined;
+
+  /** Whether CPU fallback was in use within the last `windowMs`. */
+  cpuFallbackActive(windowMs = 60_000): boolean {
+    return this.lastCpuFallbackMs !== undefined && this.options.now() - this.lastCpuFallbackMs < windowMs;
+  }
+
+  private readonly precisionCache = new Map<string, PrecisionSupport | undefined>();
+
+  /** What an instance's GPU computes in, from its name in the capability table; undefined: unknown. */
+  private precisionOf(instance: Instance): PrecisionSupport | undefined {
+    if (instance.spec.gpuId < 0) return undefined;
+    if (!this.precisionCache.has(instance.id)) {
+      this.precisionCache.set(instance.id, precisionSupportByName(instance.spec.name));
+    }
+    return this.precisionCache.get(instance.id);
   }
 
   private candidateOf(instance: Instance, model: string): Candidate {
     const size = instance.modelSizeBytes(model) ?? 0;
+    const precision = this.precisionOf(instance);
     const limit = instance.spec.memoryLimitBytes;
     const loaded = instance.isLoaded(model);
     const residency = loaded
@@ -77,9 +136,16 @@ export class RequestRouter implements Router {
       health: instance.health,
       breaker,
       breakerTrialAvailable: instance.breaker.trialAvailable,
-      draining: instance.draining,
-      hasModel: instance.hasModel(model),
-      canHoldModel: canHold({ modelSizeBytes: size, memoryLimitBytes: limit }),
+      draining: instance.draining || instance.supervisorHold !== undefined,
+      hasModel: instance.hasModel(model) && !instance.blockedModels.has(model),
+      canHoldModel: canHold({
+        modelSizeBytes: size,
+        memoryLimitBytes: limit,
+        requiresPrecision: this.options.modelPrecision?.get(model),
+        supportsFp16: precision?.float16,
+        supportsBf16: precision?.bfloat16,
+        supportsFp8: precision?.fp8,
+      }),
       inFlight: instance.inFlight,
       capacity: instance.spec.maxConcurrentRequests ?? DEFAULT_INSTANCE_CAPACITY,
       // Requests already waiting for this model: the backlog that tells "saturated" from "briefly full".
@@ -89,13 +155,14 @@ export class RequestRouter implements Router {
       ttftMs: this.options.perf.ttftMs(instance.id, model),
       tokensPerSecond: this.options.perf.tokensPerSecond(instance.id, model),
       errorRate: this.options.perf.errorRate(instance.id),
+      gpuFactor: instance.gpuFactor,
     };
   }
 
-  route(model: string, priority: Priority, exclude: ReadonlySet<string>): RouteResult {
+  route(model: string, priority: Priority, exclude: ReadonlySet<string>, hints?: RouteHints): RouteResult {
     // Requests already waiting for this model go first: a newcomer queues behind them.
     if (this.queue.depthFor(model) > 0 && exclude.size === 0) return { kind: "full" };
-    const placement = this.tryPlace(model, priority, exclude);
+    const placement = this.tryPlace(model, priority, exclude, hints);
     if (placement) return { kind: "placed", placement };
     const all = this.candidates(model).filter((c) => !exclude.has(c.id));
     const holders = all.filter((c) => c.hasModel);
@@ -121,12 +188,13 @@ export class RequestRouter implements Router {
     priority: Priority,
     exclude: ReadonlySet<string>,
     signal: AbortSignal,
+    hints?: RouteHints,
   ): Promise<RouteResult> {
     try {
       const waiting = this.queue.enqueue({
         model,
         priority,
-        item: { exclude },
+        item: { exclude, hints },
         timeoutMs: this.options.queueTimeoutMs,
         signal,
       });
@@ -145,24 +213,86 @@ export class RequestRouter implements Router {
   }
 
   /** Picks and claims an instance, or undefined when none may take the request now. */
-  private tryPlace(model: string, priority: Priority, exclude: ReadonlySet<string>): Placement | undefined {
+  private tryPlace(
+    model: string,
+    priority: Priority,
+    exclude: ReadonlySet<string>,
+    hints: RouteHints | undefined,
+  ): Placement | undefined {
     const candidates = this.candidates(model).filter((c) => !exclude.has(c.id));
-    const id = this.options.balancer.pick(candidates, { model, priority });
+    let id = this.options.balancer.pick(candidates, { model, priority });
+    const affinity = this.options.affinity;
+    const fingerprint = hints?.fingerprint;
+    let decision: ReturnType<typeof affinityPick>;
+    if (affinity && fingerprint && fingerprint.hashes.length > 0) {
+      const pool = modelAwarePool(candidates);
+      const views = new Map(
+        pool.map((c) => [c.id, affinity.view(c.id, model, this.sizing(c), fingerprint.hashes)] as const),
+      );
+      decision = affinityPick(
+        pool,
+        views,
+        fingerprint.hashes.length,
+        id,
+        this.options.affinityTuning ?? DEFAULT_AFFINITY_TUNING,
+      );
+      if (decision) id = decision.id;
+    }
     const instance = id === undefined ? undefined : this.fleet.get(id);
     if (!instance || !instance.breaker.tryAcquire()) return undefined;
     instance.inFlight++;
     instance.requestsTotal++;
+    const matchChunks = decision?.matchChunks ?? 0;
+    if (affinity && fingerprint && decision) {
+      const chosen = candidates.find((c) => c.id === instance.id);
+      if (chosen) {
+        affinity.record(
+          instance.id,
+          model,
+          this.sizing(chosen),
+          fingerprint.hashes,
+          matchChunks,
+          fingerprint.chars,
+          this.options.now(),
+        );
+      }
+    }
     let released = false;
     return {
       instance,
+      affinity: decision && { reason: decision.reason, matchedTokens: chunksToTokens(matchChunks) },
       release: (outcome) => {
         if (released) return;
         released = true;
         instance.inFlight--;
         this.learn(instance, model, outcome);
+        if (
+          affinity &&
+          outcome.ok &&
+          outcome.promptEvalCount !== undefined &&
+          outcome.promptEvalMs !== undefined
+        ) {
+          affinity.measure(
+            instance.id,
+            model,
+            outcome.promptEvalCount,
+            outcome.promptEvalMs,
+            matchChunks === 0,
+          );
+        }
         this.queue.pump();
       },
     };
+  }
+
+  /** What sizing an instance's prefix index needs: its slots and memory limit. */
+  private sizing(c: Candidate): { slots: number; memoryLimitBytes: number | undefined } {
+    return { slots: c.capacity, memoryLimitBytes: this.fleet.get(c.id)?.spec.memoryLimitBytes };
+  }
+
+  /** KV-cache affinity per instance (index sizes, predicted and measured hits); [] when off. */
+  affinityStats(): AffinityInstanceStats[] {
+    return this.options.affinity?.stats() ?? [];
   }
 
   private learn(instance: Instance, model: string, outcome: AttemptOutcome): void {
@@ -221,7 +351,8 @@ export class RequestRouter implements Router {
 }
 
 function describe(c: Candidate): string {
-  if (!c.canHoldModel) return "its memory limit cannot hold the model";
+  if (!c.canHoldModel)
+    return "its memory limit cannot hold the model, or its GPU lacks the precision it requires";
   if (c.draining) return "draining";
   if (c.health === "unhealthy") return "unhealthy";
   if (c.breaker === "open") return "circuit breaker open";

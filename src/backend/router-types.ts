@@ -2,6 +2,13 @@
 import type { Instance } from "./instance.js";
 import type { Priority } from "../routing/types.js";
 import type { UpstreamFailureKind } from "../http/gateway-events.js";
+import type { PromptFingerprint } from "../routing/prompt-fingerprint.js";
+import type { AffinityReason } from "../routing/kv-affinity.js";
+
+/** What routing may use beyond the model: the prompt's prefix hashes for KV-cache affinity. */
+export interface RouteHints {
+  fingerprint?: PromptFingerprint | undefined;
+}
 
 /** How one attempt on one instance ended, reported back so health, breakers and speed estimates learn. */
 export interface AttemptOutcome {
@@ -15,11 +22,17 @@ export interface AttemptOutcome {
   outputTokens?: number | undefined;
   decodeMs?: number | undefined;
   loadDurationMs?: number | undefined;
+  /** Ollama's prompt_eval_count (cached + new prompt tokens). */
+  promptEvalCount?: number | undefined;
+  /** Ollama's prompt_eval_duration in ms (new tokens only). */
+  promptEvalMs?: number | undefined;
 }
 
 /** A placed request: the instance, and the one call that frees its slot and reports the outcome. */
 export interface Placement {
   instance: Instance;
+  /** Why KV-cache affinity chose this instance and how much of the prompt it should hold; absent when off. */
+  affinity?: { reason: AffinityReason; matchedTokens: number } | undefined;
   release(outcome: AttemptOutcome): void;
 }
 
@@ -33,13 +46,14 @@ export type RouteResult =
 
 /** Role: places requests on instances. */
 export interface Router {
-  route(model: string, priority: Priority, exclude: ReadonlySet<string>): RouteResult;
+  route(model: string, priority: Priority, exclude: ReadonlySet<string>, hints?: RouteHints): RouteResult;
   /** Waits in the admission queue until the request can be placed; rejects with a GatewayError. */
   admit(
     model: string,
     priority: Priority,
     exclude: ReadonlySet<string>,
     signal: AbortSignal,
+    hints?: RouteHints,
   ): Promise<RouteResult>;
 }
 

@@ -12,9 +12,12 @@ import {
 } from "./fields.js";
 import { instancesSchema } from "./instance-schema.js";
 import { provisioningSchema, type ProvisioningSettings } from "./provisioning-schema.js";
+import { trafficSchema, type TrafficSettings } from "./traffic-schema.js";
+import { observabilitySchema, type ObservabilitySettings } from "./observability-schema.js";
 
 /** The [Provisioning] settings' shapes, for callers that only import this file. */
 export type { PlannedModelSetting, ProvisioningSettings } from "./provisioning-schema.js";
+export type { CanarySplit, CanaryVersion, TrafficSettings } from "./traffic-schema.js";
 
 /** "7GB" / "32MiB" to bytes, part of the schema's public surface. */
 export { parseByteSize } from "./byte-size.js";
@@ -72,6 +75,10 @@ export interface GatewaySettings {
   maxAttempts: number;
   logLevel: "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
   logFormat: "json" | "pretty";
+  /** EnableRequestCoalescing: identical deterministic requests in flight share one upstream call. */
+  enableRequestCoalescing: boolean;
+  /** MaxMergedEmbedInputs: most inputs in one merged upstream embedding call. */
+  maxMergedEmbedInputs: number;
 }
 
 /** One entry of the YAML gpu_instances list. */
@@ -100,6 +107,10 @@ export interface FleetConfig {
   gateway: GatewaySettings;
   /** [Provisioning]: instances per GPU, ports, models to place; read by `plan` and the supervisor. */
   provisioning: ProvisioningSettings;
+  /** [Observability]: tracing exporter and the GPU health monitor. */
+  observability: ObservabilitySettings;
+  /** [Traffic]: canary splits and CPU fallback. */
+  traffic: TrafficSettings;
   /** [] when no YAML file is given. */
   instances: InstanceConfig[];
   /** Absolute paths of the files that were read. */
@@ -151,6 +162,8 @@ export const gatewaySchema = z.object({
   maxAttempts: wholeNumber(1).default(3),
   logLevel: choiceField(LOG_LEVELS).default("info"),
   logFormat: choiceField(LOG_FORMATS).default("json"),
+  enableRequestCoalescing: booleanField().default(true),
+  maxMergedEmbedInputs: wholeNumber(1).default(256),
 });
 
 /**
@@ -161,6 +174,8 @@ export const SETTINGS_SECTIONS = {
   loadBalancing: { iniName: "GPU_LoadBalancing", schema: loadBalancingSchema },
   gateway: { iniName: "Gateway", schema: gatewaySchema },
   provisioning: { iniName: "Provisioning", schema: provisioningSchema },
+  observability: { iniName: "Observability", schema: observabilitySchema },
+  traffic: { iniName: "Traffic", schema: trafficSchema },
 } as const;
 
 /** The whole configuration: raw section values and raw YAML entries in, a FleetConfig out. */
@@ -248,6 +263,8 @@ const EXAMPLE_OVERRIDES: Readonly<Record<string, string>> = {
   gpuMemoryReserveBytes: "1GiB",
   modelsDir: "/var/lib/ollama/models",
   plannedModels: "llama3.2:3b=3, qwen2.5:7b=1",
+  canary: "chat => llama3.1:8b 90%, llama3.2:3b 10%",
+  cpuFallbackMaxModelBytes: "4GB",
 };
 
 /** Every setting of both INI sections, in declaration order. */

@@ -236,3 +236,13 @@ export function relativeDecodeSpeeds<T extends { uuid: string; memoryBandwidthGB
   const fastest = Math.max(0, ...gpus.map((g) => g.memoryBandwidthGBps));
   return new Map(gpus.map((g) => [g.uuid, fastest > 0 ? g.memoryBandwidthGBps / fastest : 0]));
 }
+
+/**
+ * What a GPU known only by its name (a `gpu_instances` entry's `name`, e.g. "RTX 3060 Ti") computes in, or
+ * undefined when the table does not know it (then nothing is excluded for precision).
+ */
+export function precisionSupportByName(name: string): PrecisionSupport | undefined {
+  const spec = lookupGpuSpec(name);
+  if (spec === undefined) return undefined;
+  return precisionSupport(specVendor(spec), specComputeCapability(spec), "", spec.architecture);
+}

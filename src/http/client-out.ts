@@ -1,8 +1,20 @@
 /** The client side of a proxied answer: commits headers once, writes with backpressure, ends cleanly. */
-import { once } from "node:events";
-import type { ServerResponse } from "node:http";
+import { once, type EventEmitter } from "node:events";
 import { errorBody, type Dialect } from "./dialect.js";
 import { GatewayError } from "../errors/catalog.js";
+
+/**
+ * What an answer is written to: the client's `ServerResponse`, or a stand-in that shares one answer
+ * between several clients (request coalescing) or keeps it for splitting (embedding merging).
+ */
+export interface ResponseSink extends EventEmitter {
+  writeHead(status: number, headers: Record<string, string>): unknown;
+  write(chunk: string | Buffer): boolean;
+  end(chunk?: string | Buffer): unknown;
+  destroy(): unknown;
+  readonly destroyed: boolean;
+  readonly writableFinished: boolean;
+}
 
 /** Writes one answer to one client. */
 export class ClientOut {
@@ -11,7 +23,7 @@ export class ClientOut {
   private readonly baseHeaders: Record<string, string>;
 
   constructor(
-    private readonly res: ServerResponse,
+    private readonly res: ResponseSink,
     private readonly dialect: Dialect,
     requestId: string,
   ) {

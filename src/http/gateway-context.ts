@@ -4,6 +4,8 @@ import type { ProxyDeps } from "./proxy.js";
 import type { AdminAuthSettings } from "./admin/admin-auth.js";
 import type { RequestRouter } from "../backend/request-router.js";
 import type { PerformanceTracker } from "../routing/performance-tracker.js";
+import type { RequestSharing } from "./coalescer.js";
+import type { CanaryRouter } from "../routing/canary.js";
 
 /** Shared dependencies of all route modules. */
 export interface GatewayContext {
@@ -20,4 +22,8 @@ export interface GatewayContext {
   emulated: boolean;
   /** The gateway's own version, sent as a header. */
   gatewayVersion: string;
+  /** Request coalescing and embedding merging; without it every request is proxied on its own. */
+  sharing?: RequestSharing;
+  /** Canary splits ([Traffic] Canary) and the header that keeps a session on one version. */
+  canary?: { router: CanaryRouter; sessionHeader: string } | undefined;
 }

@@ -34,7 +34,13 @@ export type GenerationAttemptResult =
   | { kind: "complete"; outcome: AttemptOutcome; ttftMs: number | undefined }
   /** The upstream answered with the client's own error (4xx): relay it, no retry. */
   | { kind: "client_error"; status: number; body: string; outcome: AttemptOutcome }
-  | { kind: "failed"; outcome: AttemptOutcome; status: number | undefined };
+  | {
+      kind: "failed";
+      outcome: AttemptOutcome;
+      status: number | undefined;
+      /** Time from the attempt's start to its first token, when tokens flowed before it broke (for traces). */
+      firstTokenMs: number | undefined;
+    };
 
 /** Runs one attempt; never throws. */
 export async function runGenerationAttempt(input: GenerationAttemptInput): Promise<GenerationAttemptResult> {
@@ -47,6 +53,7 @@ export async function runGenerationAttempt(input: GenerationAttemptInput): Promi
     kind: "failed",
     status,
     outcome: failedOutcome(kind, message, signal, state.tokens - tokensAtStart),
+    firstTokenMs: firstEventAt === undefined ? undefined : firstEventAt - attemptStart,
   });
 
   let upstream;
@@ -165,6 +172,12 @@ export async function runGenerationAttempt(input: GenerationAttemptInput): Promi
             ? undefined
             : input.now() - firstEventAt,
       loadDurationMs: loadNs === undefined ? undefined : loadNs / 1e6,
+      promptEvalCount:
+        typeof finalStats.prompt_eval_count === "number" ? finalStats.prompt_eval_count : undefined,
+      promptEvalMs:
+        typeof finalStats.prompt_eval_duration === "number"
+          ? finalStats.prompt_eval_duration / 1e6
+          : undefined,
     },
   };
 }

@@ -3,20 +3,23 @@
  * are full), retries on another instance while the client has received nothing, and continues a
  * broken generation on another instance when the client has already received part of it.
  */
+import type { IncomingHttpHeaders } from "node:http";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Logger } from "pino";
-import type { Router, RouteResult } from "../backend/router-types.js";
+import type { RouteHints, Router, RouteResult } from "../backend/router-types.js";
+import { fingerprintRequest } from "../routing/prompt-fingerprint.js";
 import { GatewayError } from "../errors/catalog.js";
 import type { Priority } from "../routing/types.js";
 import { normalizeModelName } from "../util/model-name.js";
 import type { TypedEmitter } from "../util/typed-emitter.js";
 import { AnswerTail } from "./answer-tail.js";
-import { ClientOut } from "./client-out.js";
+import { ClientOut, type ResponseSink } from "./client-out.js";
 import type { Dialect } from "./dialect.js";
-import type { GatewayEvents, RequestOutcome, UpstreamFailureKind } from "./gateway-events.js";
+import type { AttemptKind, GatewayEvents, RequestOutcome, UpstreamFailureKind } from "./gateway-events.js";
 import { runGenerationAttempt } from "./generation-attempt.js";
 import { assembleWhole, continuationOf, GenerationState, type GenerationKind } from "./generation.js";
 import { runPassthroughAttempt } from "./passthrough-attempt.js";
+import { RequestEvents } from "./request-events.js";
 import type { InferenceEndpoint, ParsedInference } from "./request-body.js";
 
 /** Settings the proxy reads. */
@@ -25,6 +28,8 @@ export interface ProxySettings {
   firstTokenTimeoutMs: number;
   stallTimeoutMs: number;
   requestTimeoutMs: number;
+  /** Compute prompt fingerprints for KV-cache affinity (EnableKvCacheSharing). */
+  kvAffinity?: boolean;
 }
 
 /** What the proxy needs from the rest of the gateway. */
@@ -34,6 +39,8 @@ export interface ProxyDeps {
   settings: ProxySettings;
   now: () => number;
   logger: Logger;
+  /** A number unique to each request within this gateway (events are keyed by it). */
+  nextSeq: () => number;
 }
 
 /** One inference call as the HTTP edge hands it over. */
@@ -82,11 +89,36 @@ export async function proxyInference(
   request: FastifyRequest,
   reply: FastifyReply,
 ): Promise<void> {
+  reply.hijack();
+  await proxyToSink(deps, call, { requestId: String(request.id), headers: request.headers }, reply.raw);
+}
+
+/** The client a proxied answer is for: its request id and headers (trace context). */
+export interface ProxyClient {
+  requestId: string;
+  headers: IncomingHttpHeaders;
+}
+
+/**
+ * Proxies one call and writes its answer to `res`: the client's own response, or a shared or captured
+ * one (coalescing, embedding merging); a `close` before the end aborts the call like a client leaving.
+ */
+export async function proxyToSink(
+  deps: ProxyDeps,
+  call: InferenceCall,
+  client: ProxyClient,
+  res: ResponseSink,
+): Promise<void> {
   const startedMs = deps.now();
   const model = normalizeModelName(call.parsed.model);
-  reply.hijack();
-  const res = reply.raw;
-  const out = new ClientOut(res, call.dialect, String(request.id));
+  const ev = new RequestEvents(
+    deps.events,
+    { requestId: client.requestId, seq: deps.nextSeq() },
+    model,
+    deps.now,
+  );
+  ev.started({ ...call, stream: call.parsed.stream }, client.headers, startedMs);
+  const out = new ClientOut(res, call.dialect, client.requestId);
   // One controller per request, aborted by a client that leaves or by the request deadline.
   const cancel = new AbortController();
   const signal = cancel.signal;
@@ -101,6 +133,10 @@ export async function proxyInference(
 
   const genKind = GENERATION_KINDS[call.endpoint];
   const state = genKind ? new GenerationState(genKind) : undefined;
+  const hints: RouteHints | undefined =
+    genKind && deps.settings.kvAffinity
+      ? { fingerprint: fingerprintRequest(genKind, call.parsed.json) }
+      : undefined;
   const tail = new AnswerTail("json");
   const tried = new Set<string>();
   const failures: Failure[] = [];
@@ -111,8 +147,11 @@ export async function proxyInference(
 
   try {
     for (let attempt = 1; attempt <= deps.settings.maxAttempts && !signal.aborted; attempt++) {
-      let routed: RouteResult = deps.router.route(model, call.priority, tried);
-      if (routed.kind === "full") routed = await deps.router.admit(model, call.priority, tried, signal);
+      let routed: RouteResult = deps.router.route(model, call.priority, tried, hints);
+      if (routed.kind === "full")
+        routed = await ev.queued(attempt, call.priority, () =>
+          deps.router.admit(model, call.priority, tried, signal, hints),
+        );
       if (routed.kind !== "placed") {
         if (failures.length === 0) throw noRouteError(call, routed);
         break;
@@ -120,6 +159,8 @@ export async function proxyInference(
       const { instance, release } = routed.placement;
       tried.add(instance.id);
       instanceId = instance.id;
+      const kind: AttemptKind = attempt === 1 ? "first" : state && state.tokens > 0 ? "failover" : "retry";
+      ev.attemptStarted(attempt, kind, instance.id);
 
       if (!state) {
         const r = await runPassthroughAttempt({
@@ -133,6 +174,7 @@ export async function proxyInference(
           now: deps.now,
         });
         release(r.outcome);
+        ev.attemptEnded(attempt, kind, instance.id, r.outcome, r.status);
         if (r.kind === "complete") {
           status = r.status;
           ttftMs = r.outcome.ttftMs;
@@ -149,6 +191,7 @@ export async function proxyInference(
         }
         if (!upstream.ok) {
           release({ ok: true, clientAborted: true });
+          ev.attemptEnded(attempt, kind, instance.id, { ok: true, clientAborted: true }, undefined);
           out.endWithStreamError(`generation cannot continue: ${upstream.reason}`, framingOf(call));
           outcome = "stream_error";
           return;
@@ -168,6 +211,9 @@ export async function proxyInference(
           now: deps.now,
         });
         release(r.outcome);
+        ev.attemptEnded(attempt, kind, instance.id, r.outcome, r.kind === "complete" ? 200 : r.status, {
+          firstTokenMs: r.kind === "failed" ? r.firstTokenMs : undefined,
+        });
         if (r.kind === "complete") {
           ttftMs = r.ttftMs;
           if (!call.parsed.stream) {
@@ -190,7 +236,7 @@ export async function proxyInference(
       const last = failures[failures.length - 1];
       if (last && !signal.aborted) {
         deps.events.emit("upstream-failure", {
-          requestId: String(request.id),
+          ...ev.ref,
           model,
           ...last,
           willRetry: attempt < deps.settings.maxAttempts,
@@ -236,7 +282,7 @@ export async function proxyInference(
     const stats = state ? undefined : tail.stats();
     const final = (state?.final ?? {}) as Record<string, unknown>;
     deps.events.emit("request-completed", {
-      requestId: String(request.id),
+      ...ev.ref,
       endpoint: call.endpoint,
       dialect: call.dialect,
       model,
@@ -245,6 +291,7 @@ export async function proxyInference(
       outcome,
       attempts: tried.size,
       stream: call.parsed.stream,
+      queueWaitMs: ev.queueWaitMs,
       ttftMs,
       totalMs: deps.now() - startedMs,
       promptTokens:

@@ -2,6 +2,7 @@
 import { randomUUID } from "node:crypto";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
+import { registerDashboardRoutes, type DashboardOptions } from "../dashboard/dashboard-routes.js";
 import { GatewayError } from "../errors/catalog.js";
 import type { GatewayMetrics } from "../metrics/gateway-metrics.js";
 import { registerAdminRoutes } from "./admin/admin-routes.js";
@@ -17,6 +18,8 @@ export interface ServerOptions {
   logger: Logger;
   maxRequestBodyBytes: number;
   metrics: GatewayMetrics;
+  /** Dashboard options (a measuring GPU source); the dashboard is always served. */
+  dashboard?: DashboardOptions;
 }
 
 /** Every path the gateway serves, with its methods, so a wrong method gets 405 rather than 404. */
@@ -126,5 +129,6 @@ export function buildServer(ctx: GatewayContext, options: ServerOptions): Fastif
   registerOpenAiModelRoutes(app, ctx);
   registerModelAdminRoutes(app, ctx);
   registerAdminRoutes(app, ctx);
+  registerDashboardRoutes(app, ctx, options.dashboard);
   return app;
 }

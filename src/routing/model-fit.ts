@@ -40,8 +40,8 @@ export function residencyOf(input: ResidencyInput): Residency {
   return memoryNeededBytes(input.modelSizeBytes, input.overheadBytes) <= input.freeBytes ? "warm" : "cold";
 }
 
-/** Numeric precision a model may require (config per model). */
-export type Precision = "fp16" | "bf16";
+/** Numeric precision a model may require (config per model: `+fp16`, `+bf16`, `+fp8` in PlannedModels). */
+export type Precision = "fp16" | "bf16" | "fp8";
 
 /** What canHold needs to know about a model and an instance. */
 export interface FitInput {
@@ -53,6 +53,8 @@ export interface FitInput {
   supportsFp16?: boolean;
   /** false when the GPU is known to lack BF16; undefined (unknown) does not exclude the instance. */
   supportsBf16?: boolean;
+  /** false when the GPU is known to lack FP8; undefined (unknown) does not exclude the instance. */
+  supportsFp8?: boolean;
   overheadBytes?: number;
 }
 
@@ -64,6 +66,7 @@ export interface FitInput {
 export function canHold(input: FitInput): boolean {
   if (input.requiresPrecision === "fp16" && input.supportsFp16 === false) return false;
   if (input.requiresPrecision === "bf16" && input.supportsBf16 === false) return false;
+  if (input.requiresPrecision === "fp8" && input.supportsFp8 === false) return false;
   if (input.memoryLimitBytes === undefined) return true;
   return memoryNeededBytes(input.modelSizeBytes, input.overheadBytes) <= input.memoryLimitBytes;
 }

@@ -28,13 +28,18 @@ export function emulateProgram(): Command {
     .description(
       "Run an Ollama emulator: Ollama's HTTP API on a modelled GPU (for tests, demos and benchmarks)",
     )
+    // `ollama serve` is how Ollama is started; the emulator takes the same command so it can stand in.
+    .argument("[serve]", 'ignored: lets `emulate serve` stand in for "ollama serve"')
     .option("--host <host>", "address to listen on (default: from OLLAMA_HOST, else 127.0.0.1)")
     .option(
       "--port <port>",
       "port to listen on, 0 picks a free one (default: from OLLAMA_HOST, else 11434)",
       integer(0),
     )
-    .option("--gpu <spec>", 'the GPU, "NAME:VRAM_GB[:BANDWIDTH_GBPS]" (default "Emulated GPU:24:448")')
+    .option(
+      "--gpu <spec>",
+      'the GPU, "NAME:VRAM_GB[:BANDWIDTH_GBPS]" (default: OLLAMA_FLEET_EMULATE_GPU, else "Emulated GPU:24:448")',
+    )
     .option("--cpu", "CPU-only inference, as with CUDA_VISIBLE_DEVICES=-1")
     .option(
       "--models <list>",
@@ -68,6 +73,8 @@ export function emulateProgram(): Command {
       "\nEnvironment (as `ollama serve` reads it; flags win): OLLAMA_HOST, OLLAMA_NUM_PARALLEL,\n" +
         "OLLAMA_MAX_LOADED_MODELS, OLLAMA_MAX_QUEUE, OLLAMA_KEEP_ALIVE, OLLAMA_CONTEXT_LENGTH,\n" +
         'CUDA_VISIBLE_DEVICES ("" or "-1": CPU only). OLLAMA_FLEET_EXIT_ON_STDIN_CLOSE=1 exits when stdin closes.\n' +
+        "OLLAMA_FLEET_EMULATE_GPU: the GPU as --gpu takes it (how a supervisor that runs `<bin> serve` says\n" +
+        "which GPU this stand-in plays; a real Ollama finds its GPU through CUDA_VISIBLE_DEVICES instead).\n" +
         "Control endpoints: POST/DELETE /__sim/fault, GET /__sim/stats, POST /__sim/reset-stats.",
     );
 }
@@ -82,6 +89,10 @@ function logLine(level: string, msg: string): void {
 export async function runEmulateCommand(argv: string[]): Promise<void> {
   const program: Command = emulateProgram();
   program.parse(argv, { from: "user" });
+  const [command] = program.args;
+  if (command !== undefined && command !== "serve") {
+    program.error(`error: the emulator plays "ollama serve" only, not "${command}"`, { exitCode: 2 });
+  }
   let options: EmulatorOptions;
   try {
     options = optionsFrom(program.opts<EmulateFlags>(), process.env);

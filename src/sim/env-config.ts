@@ -77,7 +77,8 @@ export function optionsFrom(flags: EmulateFlags, env: NodeJS.ProcessEnv): Emulat
   const cpuOnly =
     flags.cpu === true ||
     (cuda !== undefined && ["", "-1"].includes(cuda.trim().replace(/^["']|["']$/g, "")));
-  let gpu = flags.gpu ? parseGpuSpec(flags.gpu) : defaultGpu();
+  const gpuSpec = flags.gpu ?? (env.OLLAMA_FLEET_EMULATE_GPU?.trim() || undefined);
+  let gpu = gpuSpec ? parseGpuSpec(gpuSpec) : defaultGpu();
   if (cpuOnly) gpu = cpuOnlyGpu();
   const keepAliveText = flags.keepAlive ?? env.OLLAMA_KEEP_ALIVE?.trim().replace(/^["']|["']$/g, "");
   let keepAliveMs: number | undefined;

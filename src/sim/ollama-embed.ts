@@ -10,7 +10,7 @@ import type { InstalledModel } from "./model-store.js";
 import { answerWriter } from "./ollama-api.js";
 import { effectiveNumCtx } from "./perf-model.js";
 import { decodeBody, EMBED, EMBEDDING, type EmbedBody } from "./request-schemas.js";
-import { embedText, tokenize } from "./text-model.js";
+import { embedText, embedTextRaw, tokenize } from "./text-model.js";
 import { SimError } from "./types.js";
 
 /** EmbedHandler's checks and inputs; throws SimError with Ollama's status and text. */
@@ -50,6 +50,8 @@ export function runEmbed(
     keepAliveMs?: number;
     truncate?: boolean;
     dimensions?: number;
+    /** The legacy endpoint: the runner's vector as it is (routes.go EmbeddingsHandler skips normalize). */
+    raw?: boolean;
   },
   answer: (vectors: number[][], promptTokens: number, r: JobResult) => unknown,
 ): void {
@@ -72,6 +74,7 @@ export function runEmbed(
     {
       done: (r) => {
         const vectors = p.inputs.map((text) => {
+          if (p.raw) return embedTextRaw(p.installed.digest, text, dim);
           const v = embedText(p.installed.digest, text, dim);
           if (!p.dimensions || p.dimensions <= 0 || p.dimensions >= dim) return v;
           const cut = v.slice(0, p.dimensions);
@@ -144,7 +147,7 @@ export function handleEmbeddings(ctx: EmuContext, x: Exchange): void {
     ctx,
     x,
     writer,
-    { installed, inputs, numCtx, keepAliveMs: keepAliveMs(ctx, req.keep_alive) },
+    { installed, inputs, numCtx, keepAliveMs: keepAliveMs(ctx, req.keep_alive), raw: true },
     (vectors) => ({
       embedding: vectors[0] ?? [],
     }),

@@ -229,6 +229,22 @@ export function generate(input: GenerationInput): Generation {
 
 /** A unit vector for a text: hashed bag of words plus a per-model offset, so similar texts are close. */
 export function embedText(model: string, text: string, dim: number): number[] {
+  const v = rawEmbedding(model, text, dim);
+  let norm = 0;
+  for (const x of v) norm += x * x;
+  norm = Math.sqrt(norm) || 1;
+  return Array.from(v, (x) => Math.fround(x / norm));
+}
+
+/**
+ * The runner's own (float32) vector before Ollama normalises it: what the legacy /api/embeddings
+ * returns, while /api/embed returns embedText's unit vector.
+ */
+export function embedTextRaw(model: string, text: string, dim: number): number[] {
+  return Array.from(rawEmbedding(model, text, dim), (x) => Math.fround(x));
+}
+
+function rawEmbedding(model: string, text: string, dim: number): Float64Array {
   const v = new Float64Array(dim);
   const base = rng(fnv(model));
   for (let i = 0; i < dim; i++) v[i] = (base() - 0.5) * 0.2;
@@ -239,8 +255,5 @@ export function embedText(model: string, text: string, dim: number): number[] {
       v[mixed % dim]! += mixed & 0x80000000 ? 1 : -1;
     }
   }
-  let norm = 0;
-  for (const x of v) norm += x * x;
-  norm = Math.sqrt(norm) || 1;
-  return Array.from(v, (x) => Math.fround(x / norm));
+  return v;
 }

@@ -2,7 +2,7 @@
 import { pino } from "pino";
 import { defaultConfig } from "../../src/config/load-config.js";
 import type { FleetConfig, InstanceConfig } from "../../src/config/schema.js";
-import { startGateway, type Gateway } from "../../src/main.js";
+import { startGateway, type Gateway, type GatewayOptions } from "../../src/main.js";
 import { spawnEmulator } from "./spawn-emulator.js";
 
 /** One emulator to start, by its CLI arguments. */
@@ -20,10 +20,14 @@ export interface FleetFixture {
   close(): Promise<void>;
 }
 
-/** Starts the emulators, then a gateway configured with them as `gpu_instances`. */
+/**
+ * Starts the emulators, then a gateway configured with them as `gpu_instances`. `extra` overrides gateway
+ * options (a logger, a GPU poller, a span exporter); by default no GPU monitor runs, whatever the machine has.
+ */
 export async function startFleet(
   emulators: EmulatorSpec[],
   tune: (config: FleetConfig) => void = () => {},
+  extra: Partial<Omit<GatewayOptions, "config">> = {},
 ): Promise<FleetFixture> {
   const started = await Promise.all(emulators.map((e) => spawnEmulator(["--time-scale", "50", ...e.args])));
   const config = defaultConfig();
@@ -42,7 +46,7 @@ export async function startFleet(
   tune(config);
   let gateway: Gateway;
   try {
-    gateway = await startGateway({ config, logger: pino({ level: "silent" }) });
+    gateway = await startGateway({ config, logger: pino({ level: "silent" }), gpuPoller: null, ...extra });
   } catch (err) {
     await Promise.all(started.map((e) => e.stop()));
     throw err;

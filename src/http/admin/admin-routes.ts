@@ -12,6 +12,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: GatewayContext): 
   app.get("/fleet/instances", { preHandler: guard }, async () => {
     const scores = ctx.router.scores();
     const perf = ctx.perf.snapshot();
+    const affinity = ctx.router.affinityStats();
     return {
       strategy: ctx.strategy,
       instances: ctx.fleet.instances().map((i) => ({
@@ -20,6 +21,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: GatewayContext): 
         breakerDetail: i.breaker.stats(),
         scores: scores[i.id] ?? [],
         performance: perf.instances.find((p) => p.id === i.id),
+        kvCache: affinity.find((a) => a.id === i.id),
       })),
       queue: ctx.router.queueStats(),
     };
@@ -28,12 +30,26 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: GatewayContext): 
   app.get("/fleet/status", { preHandler: guard }, async () => {
     const instances = ctx.fleet.stats();
     const healthy = instances.filter((i) => i.health === "healthy" && !i.draining).length;
+    const queue = ctx.router.queueStats();
+    const reasons = [
+      ...(healthy < instances.length
+        ? [`${instances.length - healthy} of ${instances.length} instances out of service`]
+        : []),
+      ...(ctx.router.cpuFallbackActive() ? ["CPU fallback in use: GPU instances down or saturated"] : []),
+      ...(queue.depth >= queue.capacity * 0.8
+        ? [`queue nearly full: ${queue.depth}/${queue.capacity} waiting`]
+        : []),
+    ];
     return {
       gateway: { version: ctx.gatewayVersion, emulated: ctx.emulated },
       instances: { total: instances.length, healthy },
-      degraded: healthy < instances.length,
+      degraded: reasons.length > 0,
+      degradation: reasons,
+      canary: ctx.canary?.router.stats() ?? [],
       inFlight: instances.reduce((sum, i) => sum + i.inFlight, 0),
-      queue: ctx.router.queueStats(),
+      queue,
+      kvCache: kvCacheSummary(ctx.router.affinityStats()),
+      sharing: ctx.sharing?.stats(),
     };
   });
 
@@ -55,4 +71,24 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: GatewayContext): 
       },
     );
   }
+}
+
+/** Fleet-wide KV-cache affinity: predicted (index) and measured (Ollama's timings) hit ratios. */
+function kvCacheSummary(stats: ReturnType<GatewayContext["router"]["affinityStats"]>) {
+  const sum = (
+    k:
+      | "lookups"
+      | "hits"
+      | "promptTokens"
+      | "predictedCachedTokens"
+      | "measuredPromptTokens"
+      | "measuredCachedTokens",
+  ) => stats.reduce((total, s) => total + s[k], 0);
+  const ratio = (a: number, b: number) => (b > 0 ? a / b : null);
+  return {
+    lookups: sum("lookups"),
+    hits: sum("hits"),
+    predictedHitRatio: ratio(sum("predictedCachedTokens"), sum("promptTokens")),
+    measuredHitRatio: ratio(sum("measuredCachedTokens"), sum("measuredPromptTokens")),
+  };
 }
