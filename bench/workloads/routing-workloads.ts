@@ -170,7 +170,6 @@ export const ROUTING_WORKLOADS: Workload[] = [
   },
 ];
 
-
 const WORDS = (
   "the a of to and in is for on with that by this as be are from at or an it not can will your which " +
   "function class data model request answer value error file code test user system time list number"
