@@ -11,6 +11,7 @@ import { instanceEnv } from "./instance-env.js";
 import { levelOfLine, LogTail } from "./instance-log.js";
 import { describeExit, InstanceProcess, type ProcessExit } from "./instance-process.js";
 import { preloadModels } from "./instance-preload.js";
+import { waitUntilAnswering, watchLiveness } from "./liveness-watch.js";
 import { OllamaAdmin } from "./ollama-admin.js";
 import type { OrphanGuard } from "./orphan-guard.js";
 import type { PlannedInstance } from "./plan-types.js";
@@ -54,8 +55,6 @@ export class InstanceRunner {
   private readonly policy: RestartPolicy;
   private readonly tail: LogTail;
   private restartTimer: unknown;
-  private healthTimer: unknown;
-  private healthFailures = 0;
   /** Set when the supervisor itself ends the current process, with why. */
   private endingReason: { reason: string; planned: boolean } | undefined;
   private stopping = false;
@@ -114,7 +113,6 @@ export class InstanceRunner {
     this.setState("starting", reason);
     this.life = new AbortController();
     this.endingReason = undefined;
-    this.healthFailures = 0;
     this.readyAtMs = undefined;
     this.startedAtMs = clock.now();
     const env = {
@@ -143,24 +141,27 @@ export class InstanceRunner {
 
   private async bringUp(signal: AbortSignal): Promise<void> {
     const { settings, clock } = this.deps;
-    const deadline = clock.now() + settings.startTimeoutMs;
-    let lastError = "no answer yet";
-    for (;;) {
-      if (signal.aborted) return;
-      try {
-        await this.admin.version(AbortSignal.any([signal, AbortSignal.timeout(settings.healthTimeoutMs)]));
-        break;
-      } catch (err) {
-        lastError = (err as Error).message;
-      }
-      if (clock.now() >= deadline) {
-        return this.end(`not ready within ${settings.startTimeoutMs} ms (last: ${lastError})`, false);
-      }
-      await sleep(clock, settings.readinessPollMs, signal);
-    }
+    const notReady = await waitUntilAnswering({
+      admin: this.admin,
+      clock,
+      pollMs: settings.readinessPollMs,
+      timeoutMs: settings.healthTimeoutMs,
+      startTimeoutMs: settings.startTimeoutMs,
+      signal,
+    });
+    if (notReady !== undefined) return this.end(notReady, false);
     if (signal.aborted) return;
     this.setState("preloading", "answering on /api/version");
-    this.scheduleHealthCheck(signal);
+    watchLiveness({
+      admin: this.admin,
+      clock,
+      intervalMs: settings.healthIntervalMs,
+      timeoutMs: settings.healthTimeoutMs,
+      threshold: settings.wedgeThreshold,
+      logger: this.deps.logger,
+      signal,
+      onWedged: (reason) => this.end(reason, false),
+    });
     await preloadModels(
       {
         id: this.id,
@@ -184,32 +185,6 @@ export class InstanceRunner {
     );
   }
 
-  private scheduleHealthCheck(signal: AbortSignal): void {
-    const { clock, settings } = this.deps;
-    this.healthTimer = clock.setTimeout(() => void this.healthCheck(signal), settings.healthIntervalMs);
-  }
-
-  private async healthCheck(signal: AbortSignal): Promise<void> {
-    const { settings } = this.deps;
-    if (signal.aborted) return;
-    try {
-      await this.admin.version(AbortSignal.any([signal, AbortSignal.timeout(settings.healthTimeoutMs)]));
-      this.healthFailures = 0;
-    } catch (err) {
-      if (signal.aborted) return;
-      this.healthFailures++;
-      const why =
-        (err as Error).name === "TimeoutError"
-          ? `timed out after ${settings.healthTimeoutMs} ms`
-          : (err as Error).message;
-      this.deps.logger.warn({ failures: this.healthFailures, err: why }, "liveness check failed");
-      if (this.healthFailures >= settings.wedgeThreshold) {
-        return this.end(`wedged: ${this.healthFailures} liveness checks failed (last: ${why})`, false);
-      }
-    }
-    if (!signal.aborted) this.scheduleHealthCheck(signal);
-  }
-
   /** Ends the current process on the supervisor's initiative; `planned` restarts skip the backoff. */
   private end(reason: string, planned: boolean): void {
     const proc = this.proc;
@@ -224,7 +199,6 @@ export class InstanceRunner {
     if (proc !== this.proc) return;
     const { clock, events, logger } = this.deps;
     this.life?.abort();
-    this.deps.clock.clearTimeout(this.healthTimer);
     const ending = this.endingReason;
     const words = describeExit(exit);
     const reason = ending?.reason ?? withLastError(words, this.tail.lastError());
@@ -300,7 +274,6 @@ export class InstanceRunner {
   async stop(): Promise<void> {
     this.stopping = true;
     this.deps.clock.clearTimeout(this.restartTimer);
-    this.deps.clock.clearTimeout(this.healthTimer);
     this.life?.abort();
     const proc = this.proc;
     if (proc?.running) {
@@ -343,19 +316,4 @@ export class InstanceRunner {
 
 function withLastError(words: string, lastError: string | undefined): string {
   return lastError ? `${words}; last error line: ${lastError.slice(0, 300)}` : words;
-}
-
-function sleep(clock: Clock, ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const onAbort = (): void => {
-      clock.clearTimeout(handle);
-      resolve();
-    };
-    const handle = clock.setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }
