@@ -5,6 +5,8 @@ export interface PlotSeries {
   name: string;
   /** [x, y] pairs; non-finite y values are left out. */
   points: [number, number][];
+  /** Drawn dashed (a bound rather than a measurement). */
+  dashed?: boolean;
 }
 
 /** What to draw. */
@@ -93,7 +95,8 @@ export function linePlotSvg(p: LinePlot): string {
       .sort((a, b) => a[0] - b[0]);
     if (good.length > 1) {
       const d = good.map(([x, y]) => `${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(" ");
-      out.push(`<polyline points="${d}" fill="none" stroke="${colour}" stroke-width="2"/>`);
+      const dash = s.dashed ? ` stroke-dasharray="6 4"` : "";
+      out.push(`<polyline points="${d}" fill="none" stroke="${colour}" stroke-width="2"${dash}/>`);
     }
     for (const [x, y] of good) {
       out.push(`<circle cx="${sx(x).toFixed(1)}" cy="${sy(y).toFixed(1)}" r="3" fill="${colour}"/>`);

@@ -111,6 +111,7 @@ export function suitePlots(report: SuiteReport): { name: string; svg: string }[]
     const good = series((r) => r.client.goodputRps);
     const oracle = {
       name: "oracle",
+      dashed: true,
       points: levels.map((l): [number, number] => {
         const bound = meanOver(
           report.rows,

@@ -7,6 +7,7 @@ import type { InstanceSpec } from "./backend/instance.js";
 import type { GatewayEvents } from "./http/gateway-events.js";
 import type { GatewayContext } from "./http/gateway-context.js";
 import { buildServer } from "./http/server.js";
+import { gpuMonitorSource } from "./dashboard/gpu-monitor-source.js";
 import { GatewayMetrics } from "./metrics/gateway-metrics.js";
 import type { SpanExporter } from "@opentelemetry/sdk-trace-base";
 import type { GpuMonitor } from "./gpu/gpu-monitor.js";
@@ -182,7 +183,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     gpuPoller: options.gpuPoller,
     traceExporter: options.traceExporter,
   });
-  const app = buildServer(ctx, { logger, maxRequestBodyBytes: gw.maxRequestBodyBytes, metrics });
+  const gpuSource = observability.gpuMonitor ? gpuMonitorSource(observability.gpuMonitor) : undefined;
+  const app = buildServer(ctx, {
+    logger,
+    maxRequestBodyBytes: gw.maxRequestBodyBytes,
+    metrics,
+    dashboard: { gpuSource },
+  });
   try {
     await app.listen({ host: gw.listenHost, port: gw.listenPort });
   } catch (err) {

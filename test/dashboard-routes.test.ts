@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { DashboardState } from "../src/dashboard/dashboard-state.js";
 import { startFleet, type FleetFixture } from "./helpers/gateway-fixture.js";
+import { fakeGpuPoller } from "./helpers/metrics-scrape.js";
 
 const MODELS = ["--models", "llama3.2:1b:1.3:1.2"];
 
@@ -143,5 +144,27 @@ describe("closing a gateway with dashboards open", () => {
     }
     await new Promise((r) => setImmediate(r));
     assert.equal(timeouts(), before);
+  });
+});
+
+describe("the dashboard with a GPU monitor", () => {
+  it("shows the monitor's readings, labelled measured, instead of the estimate", async (t) => {
+    const poller = await fakeGpuPoller();
+    if ("skip" in poller) {
+      t.skip(poller.skip);
+      return;
+    }
+    const fleet = await startFleet([{ args: MODELS }], () => {}, { gpuPoller: poller });
+    try {
+      const state = (await (await fetch(`${fleet.url}/dashboard/state`)).json()) as StateFrame;
+      assert.equal(state.gpuSource, "measured");
+      const gpu0 = state.gpus.find((g) => g.gpuId === 0)!;
+      assert.equal(gpu0.name, "NVIDIA GeForce RTX 4090");
+      assert.equal(gpu0.utilizationPercent, 23);
+      assert.equal(gpu0.temperatureC, 51);
+      assert.deepEqual(gpu0.instances, [fleet.gateway.fleet.instances()[0]!.id]);
+    } finally {
+      await fleet.close();
+    }
   });
 });

@@ -7,7 +7,13 @@ import { DEFAULT_INSTANCE_CAPACITY } from "../backend/request-router.js";
 import type { GatewayContext } from "../http/gateway-context.js";
 import { isLoopbackHost } from "../http/admin/admin-auth.js";
 import { buildDashboardState, type AdminMode, type DashboardState } from "./dashboard-state.js";
-import { estimateGpuReadings, slotLoadsOf, type GpuSampleSource } from "./gpu-sample-source.js";
+import {
+  estimateGpuReadings,
+  slotLoadsOf,
+  type GpuReading,
+  type GpuReadingKind,
+  type GpuSampleSource,
+} from "./gpu-sample-source.js";
 import { StatsAggregator } from "./stats-aggregator.js";
 
 /** Outcomes the client saw as the gateway's failure (a relayed 4xx or a client leaving is not one). */
@@ -125,7 +131,7 @@ export class DashboardHub {
     const perf = this.ctx.perf.snapshot();
     const rates = new Map(perf.instances.map((p) => [p.id, p.errorRate]));
     const scores = this.ctx.router.scores();
-    const readings = this.gpuReadings();
+    const gpu = this.gpuReadings();
     return {
       ...buildDashboardState({
         atMs: this.now(),
@@ -141,8 +147,8 @@ export class DashboardHub {
         scores,
         perf,
         queue: this.ctx.router.queueStats(),
-        gpuSource: this.options.gpuSource?.kind ?? "estimated",
-        gpuReadings: readings,
+        gpuSource: gpu.kind,
+        gpuReadings: gpu.readings,
         totals: this.aggregator.totals(),
         bucketMs: this.tickMs,
         series: this.aggregator.series(series === "full" ? undefined : 2),
@@ -179,18 +185,23 @@ export class DashboardHub {
       }
       this.draining.set(i.id, i.draining);
     }
-    const readings = this.gpuReadings();
+    const readings = this.gpuReadings().readings;
     this.aggregator.sample({
-      gpuUtilization: new Map(readings.map((r) => [r.gpuId, r.utilizationPercent])),
+      gpuUtilization: new Map(
+        readings.flatMap((r) => (r.utilizationPercent === null ? [] : [[r.gpuId, r.utilizationPercent]])),
+      ),
       queueDepth: this.ctx.router.queueStats().depth,
       inFlight: new Map(this.ctx.fleet.instances().map((i) => [i.id, i.inFlight])),
     });
   }
 
-  private gpuReadings() {
-    if (this.options.gpuSource) return this.options.gpuSource.latest();
+  /** The source's readings, or the estimate when there is no source or it sees no GPU (yet). */
+  private gpuReadings(): { kind: GpuReadingKind; readings: GpuReading[] } {
+    const measured = this.options.gpuSource?.latest() ?? [];
+    if (measured.length > 0) return { kind: "measured", readings: measured };
     const limits = new Map(this.ctx.fleet.instances().map((i) => [i.id, i.spec.memoryLimitBytes]));
-    return estimateGpuReadings(slotLoadsOf(this.ctx.fleet.stats(), limits, DEFAULT_INSTANCE_CAPACITY));
+    const loads = slotLoadsOf(this.ctx.fleet.stats(), limits, DEFAULT_INSTANCE_CAPACITY);
+    return { kind: "estimated", readings: estimateGpuReadings(loads) };
   }
 }
 

@@ -7,14 +7,17 @@ import type { InstanceStats } from "../backend/instance.js";
 /** One GPU's latest reading; every figure but utilisation is optional (not every source has them). */
 export interface GpuReading {
   gpuId: number;
-  /** Busy share of the GPU, 0..100. */
-  utilizationPercent: number;
+  /** Busy share of the GPU, 0..100; null when the source cannot read it. */
+  utilizationPercent: number | null;
   memoryUsedBytes?: number | undefined;
   memoryTotalBytes?: number | undefined;
   temperatureC?: number | undefined;
   powerW?: number | undefined;
   /** Device name when the source knows it (e.g. "NVIDIA GeForce RTX 4070 Ti"). */
   name?: string | undefined;
+  /** The monitor's verdict (healthy, degraded, lost) and its reasons, when a monitor judges GPUs. */
+  condition?: string | undefined;
+  reasons?: string[] | undefined;
 }
 
 /** How a GPU's figures were obtained: measured by a monitor, or estimated from busy slots. */

@@ -199,7 +199,9 @@ function draw() {
 
   // GPU heatmap
   const estimated = s.gpuSource === "estimated";
-  $("heatmap-source").textContent = estimated ? "estimate: busy slots ÷ capacity" : "measured";
+  $("heatmap-source").textContent = estimated
+    ? "estimate: busy slots ÷ capacity"
+    : "measured by the GPU monitor";
   $("heatmap-source").title = estimated
     ? "No GPU monitor is wired: each GPU's utilisation is estimated from the gateway's busy request slots on it"
     : "Readings of the GPU monitor";

@@ -201,8 +201,28 @@ export function renderGpus(container, state, colors) {
         "div",
         { class: "gpu-head" },
         el("span", { class: "gpu-name" }, `GPU ${gpu.gpuId}${gpu.name ? ` · ${gpu.name}` : ""}`),
-        el("span", { class: "sub" }, [`${Math.round(gpu.utilizationPercent)}% busy`, ...extras].join(" · ")),
+        el(
+          "span",
+          { class: "sub" },
+          [
+            gpu.utilizationPercent === null ? "no reading" : `${Math.round(gpu.utilizationPercent)}% busy`,
+            ...extras,
+          ].join(" · "),
+        ),
       ),
+      gpu.condition && gpu.condition !== "healthy"
+        ? el(
+            "div",
+            { class: "gpu-condition" },
+            el(
+              "span",
+              { class: `state state-${gpu.condition === "lost" ? "unhealthy" : "draining"}` },
+              gpu.condition,
+            ),
+            " ",
+            el("span", { class: "sub" }, (gpu.reasons ?? []).join("; ")),
+          )
+        : null,
       el("div", { class: "vram" }, segments),
       gpu.loadedModels.length
         ? el(
