@@ -51,6 +51,7 @@ export async function startObservability(o: ObservabilityOptions): Promise<Obser
   // Logs first: their listener must see a request's trace id before the tracer forgets it.
   const offLogs = subscribeRequestLogs(o.events, o.logger, { traceIdOf: (seq) => tracer?.traceIdOf(seq) });
   if (tracing) tracer = new RequestTracer(tracing.tracer, o.events, routeDescriber(o.router, o.strategy));
+  o.metrics.setPromptCacheSource(() => o.router.affinityStats());
 
   const poller = o.gpuPoller !== undefined ? o.gpuPoller : s.enableGpuMonitor ? await openGpuPoller() : null;
   let gpuMonitor: GpuMonitor | undefined;

@@ -77,6 +77,13 @@ describe("the Grafana dashboard", () => {
     assert.deepEqual(missing, [], "metrics the dashboard queries but the gateway does not export");
   });
 
+  it("is documented: docs/observability.md has a row for every metric the gateway exports", () => {
+    const docs = readFileSync(path.join(REPO_ROOT, "docs", "observability.md"), "utf8");
+    const own = [...declaredMetrics(scrape)].filter((m) => !m.startsWith("ollama_fleet_process_"));
+    const undocumented = own.filter((m) => !docs.includes(`| \`${m}\``));
+    assert.deepEqual(undocumented, []);
+  });
+
   it("writes every panel expression in valid PromQL", (t) => {
     const promtool = prometheusTool(t, "promtool");
     if (!promtool) return;

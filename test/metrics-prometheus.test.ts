@@ -60,6 +60,10 @@ describe("/metrics after real traffic", () => {
     assert.ok(v("ollama_fleet_inference_duration_seconds_count", { phase: "decode" }) >= 2);
     assert.ok(v("ollama_fleet_time_to_first_token_seconds_count", { endpoint: "generate" }) >= 1);
     assert.equal(v("ollama_fleet_requests_in_flight"), 0);
+    // KV affinity is on by default: routing's lookups, and Ollama's own prompt figures, are counted.
+    assert.ok(v("ollama_fleet_prefix_cache_lookups_total") >= 3);
+    assert.ok(v("ollama_fleet_prefix_cache_predicted_tokens_total", { kind: "prompt" }) > 0);
+    assert.ok(v("ollama_fleet_prompt_cache_tokens_total", { kind: "prompt" }) > 0);
   });
 
   it("shows each GPU's memory, utilisation, temperature and power from the monitor", async (t) => {

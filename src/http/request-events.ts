@@ -5,6 +5,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { AttemptOutcome, RouteResult } from "../backend/router-types.js";
 import { GatewayError } from "../errors/catalog.js";
+import { CHARS_PER_TOKEN } from "../routing/prompt-fingerprint.js";
 import type { Priority } from "../routing/types.js";
 import type { TypedEmitter } from "../util/typed-emitter.js";
 import type { Dialect } from "./dialect.js";
@@ -69,9 +70,24 @@ export class RequestEvents {
     }
   }
 
-  /** An attempt was placed on an instance. */
-  attemptStarted(attempt: number, kind: AttemptKind, instanceId: string): void {
+  /** An attempt was placed on an instance; with KV affinity on, also reports the prefix-cache lookup. */
+  attemptStarted(
+    attempt: number,
+    kind: AttemptKind,
+    instanceId: string,
+    affinity?: { reason: string; matchedTokens: number } | undefined,
+    promptChars?: number | undefined,
+  ): void {
     this.attemptStartedMs = this.now();
+    if (affinity && promptChars) {
+      this.events.emit("prefix-cache-lookup", {
+        model: this.model,
+        instanceId,
+        hit: affinity.matchedTokens > 0,
+        promptTokens: Math.round(promptChars / CHARS_PER_TOKEN),
+        predictedCachedTokens: affinity.matchedTokens,
+      });
+    }
     this.events.emit("attempt-started", {
       ...this.ref,
       model: this.model,
@@ -79,7 +95,7 @@ export class RequestEvents {
       kind,
       instanceId,
       atMs: this.attemptStartedMs,
-      routeReason: undefined,
+      routeReason: affinity?.reason,
     });
   }
 
@@ -107,8 +123,8 @@ export class RequestEvents {
       message: outcome.failureMessage,
       firstTokenMs: outcome.ttftMs ?? extra.firstTokenMs,
       outputTokens: outcome.outputTokens,
-      promptEvalCount: (outcome as { promptEvalCount?: number }).promptEvalCount,
-      promptEvalMs: (outcome as { promptEvalMs?: number }).promptEvalMs,
+      promptEvalCount: outcome.promptEvalCount,
+      promptEvalMs: outcome.promptEvalMs,
       loadMs: outcome.loadDurationMs,
       decodeMs: outcome.decodeMs,
     });

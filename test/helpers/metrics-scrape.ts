@@ -36,9 +36,11 @@ export async function mixedTraffic(fleet: FleetFixture): Promise<void> {
     await r.text();
     if (r.status >= 500) throw new Error(`unexpected ${r.status}`);
   };
-  await ok(post(fleet.url, "/api/generate", generateBody("hello there", 8)));
-  await ok(post(fleet.url, "/api/chat", chatBody("tell me more", 8, { stream: false })));
-  await ok(post(fleet.url, "/v1/chat/completions", openAiChatBody("and in OpenAI", 6)));
+  // Prompts longer than one affinity chunk (128 characters), so KV-affinity routing looks them up.
+  const long = "You are a careful assistant that answers in one short paragraph. ".repeat(3);
+  await ok(post(fleet.url, "/api/generate", generateBody(`${long} hello there`, 8)));
+  await ok(post(fleet.url, "/api/chat", chatBody(`${long} tell me more`, 8, { stream: false })));
+  await ok(post(fleet.url, "/v1/chat/completions", openAiChatBody(`${long} and in OpenAI`, 6)));
   await ok(post(fleet.url, "/api/embed", { model: MODEL, input: ["a", "b"] }));
   await ok(post(fleet.url, "/api/chat", { model: "no-such-model", messages: [] }));
   const faulty = fleet.emulators[0]!;
