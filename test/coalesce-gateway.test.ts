@@ -8,11 +8,26 @@ import { request as httpRequest } from "node:http";
 import { after, before, beforeEach, describe, it } from "node:test";
 import type { GatewayEvents } from "../src/http/gateway-events.js";
 import { eventually, startFleet, type FleetFixture } from "./helpers/gateway-fixture.js";
+import {
+  answerText,
+  chatBody,
+  directAnswer,
+  MODEL_ARGS,
+  post as postJson,
+  preloadEverywhere,
+  readNdjson,
+  served,
+} from "./helpers/resilience.js";
 
 const MODEL = "llama3.2:1b";
 type Json = Record<string, unknown>;
 
-function chat(prompt: string, numPredict: number, extra: Json = {}, options: Json = { temperature: 0 }): Json {
+function chat(
+  prompt: string,
+  numPredict: number,
+  extra: Json = {},
+  options: Json = { temperature: 0 },
+): Json {
   return {
     model: MODEL,
     messages: [{ role: "user", content: prompt }],
@@ -77,7 +92,9 @@ describe("request coalescing", () => {
   it("serves N identical temperature-0 chats with exactly one upstream call, each client the whole answer", async () => {
     const body = chat("tell me about coalescing", 60, { stream: false });
     const answers = await Promise.all(
-      Array.from({ length: 6 }, () => post(fleet.url, "/api/chat", body).then(async (r) => ({ r, j: (await r.json()) as Json }))),
+      Array.from({ length: 6 }, () =>
+        post(fleet.url, "/api/chat", body).then(async (r) => ({ r, j: (await r.json()) as Json })),
+      ),
     );
     assert.equal(await upstreamCalls(fleet, "/api/chat"), 1);
     assert.equal(joins.length, 5);
@@ -154,7 +171,12 @@ describe("request coalescing", () => {
   it("does not share between endpoints: /api/chat and /v1/chat/completions frame answers differently", async () => {
     const messages = [{ role: "user", content: "two dialects" }];
     const [ollama, openai] = await Promise.all([
-      post(fleet.url, "/api/chat", { model: MODEL, messages, stream: false, options: { temperature: 0, num_predict: 30 } }),
+      post(fleet.url, "/api/chat", {
+        model: MODEL,
+        messages,
+        stream: false,
+        options: { temperature: 0, num_predict: 30 },
+      }),
       post(fleet.url, "/v1/chat/completions", { model: MODEL, messages, temperature: 0, max_tokens: 30 }),
     ]);
     assert.equal(ollama.status, 200);
@@ -165,7 +187,13 @@ describe("request coalescing", () => {
   });
 
   it("shares identical OpenAI streams too, each client with its own complete SSE stream", async () => {
-    const body = { model: MODEL, messages: [{ role: "user", content: "sse" }], seed: 5, max_tokens: 40, stream: true };
+    const body = {
+      model: MODEL,
+      messages: [{ role: "user", content: "sse" }],
+      seed: 5,
+      max_tokens: 40,
+      stream: true,
+    };
     const streams = await Promise.all(
       Array.from({ length: 3 }, () => post(fleet.url, "/v1/chat/completions", body).then((r) => r.text())),
     );
@@ -189,5 +217,43 @@ describe("request coalescing switched off", () => {
     const res = await Promise.all(Array.from({ length: 3 }, () => post(fleet.url, "/api/chat", body)));
     assert.ok(res.every((r) => r.status === 200));
     assert.equal(await upstreamCalls(fleet, "/api/chat"), 3);
+  });
+});
+
+describe("a coalesced call whose instance breaks mid-answer", () => {
+  let fleet: FleetFixture;
+  before(async () => {
+    fleet = await startFleet([{ args: MODEL_ARGS }, { args: MODEL_ARGS }], (c) => {
+      c.loadBalancing.unhealthyThreshold = 100;
+      c.loadBalancing.circuitBreakerThreshold = 100;
+      c.gateway.inventoryRefreshSeconds = 3600;
+      c.loadBalancing.healthCheckIntervalSeconds = 3600;
+    });
+    await preloadEverywhere(fleet);
+  });
+  after(async () => fleet?.close());
+
+  it("continues the shared stream on the other instance: every client gets the one whole answer", async () => {
+    const faulty = fleet.emulators[0]!;
+    await faulty.fault({ kind: "reset", afterTokens: 5, count: 1 });
+    // The balancer spreads calls over both instances: repeat until one shared call met the fault.
+    for (let n = 0; n < 30; n++) {
+      const body = chatBody(`a shared story ${n}`, 40);
+      const [a, b] = await Promise.all([
+        postJson(fleet.url, "/api/chat", body).then(readNdjson),
+        postJson(fleet.url, "/api/chat", body).then(readNdjson),
+      ]);
+      if ((await faulty.stats()).faults.length > 0) continue;
+      const calls = (await Promise.all(fleet.emulators.map((e) => served(e)))).reduce((x, y) => x + y, 0);
+      assert.equal(calls, n + 2, "one call per round of two clients, plus the faulted call's continuation");
+      const reference = await directAnswer(fleet.emulators[1]!.url, "/api/chat", body);
+      for (const answer of [a, b]) {
+        assert.equal(answer.text, answerText(reference), "the one uninterrupted answer");
+        assert.equal(answer.lines.length, 41);
+        assert.equal(answer.last?.eval_count, 40);
+      }
+      return;
+    }
+    assert.fail("no shared call reached the faulty instance in 30 rounds");
   });
 });

@@ -19,8 +19,16 @@ describe("coalescing key", () => {
     assert.ok(key("openai_completions", { model: "m", prompt: "p", seed: 3 }));
     assert.equal(key("chat", chat), undefined, "the model's default temperature samples");
     assert.equal(key("chat", { ...chat, options: { temperature: 0.2 } }), undefined);
-    assert.equal(key("chat", { ...chat, options: { seed: -1 } }), undefined, "seed -1 is Ollama's random seed");
-    assert.equal(key("chat", { ...chat, temperature: 0 }), undefined, "Ollama reads temperature from options");
+    assert.equal(
+      key("chat", { ...chat, options: { seed: -1 } }),
+      undefined,
+      "seed -1 is Ollama's random seed",
+    );
+    assert.equal(
+      key("chat", { ...chat, temperature: 0 }),
+      undefined,
+      "Ollama reads temperature from options",
+    );
     assert.equal(key("openai_chat", chat), undefined, "Ollama's OpenAI layer defaults to temperature 1");
   });
 
@@ -32,7 +40,12 @@ describe("coalescing key", () => {
 
   it("treats bodies that differ only in key order or in Ollama's default stream as identical", () => {
     const a = key("chat", { ...chat, options: { temperature: 0, seed: 1 } });
-    const b = key("chat", { options: { seed: 1, temperature: 0 }, stream: true, messages: chat.messages, model: "m" });
+    const b = key("chat", {
+      options: { seed: 1, temperature: 0 },
+      stream: true,
+      messages: chat.messages,
+      model: "m",
+    });
     assert.equal(a, b);
   });
 

@@ -39,15 +39,24 @@ describe("which embedding requests may be merged", () => {
       ["openai_embeddings", { model: "m", input: "a", encoding_format: "int8" }],
       ["openai_embeddings", { model: "m", input: "a", Dimensions: 8 }],
     ];
-    for (const [endpoint, body] of refused) assert.equal(candidate(endpoint, body), undefined, JSON.stringify(body));
+    for (const [endpoint, body] of refused)
+      assert.equal(candidate(endpoint, body), undefined, JSON.stringify(body));
   });
 
   it("merges requests whose settings mean the same to Ollama, and keeps apart those that differ", () => {
-    const key = (e: InferenceEndpoint, b: Record<string, unknown>) => candidate(e, { model: "m", input: "a", ...b })?.key;
-    assert.equal(key("embed", {}), key("openai_embeddings", {}), "OpenAI sends only model, input, dimensions");
+    const key = (e: InferenceEndpoint, b: Record<string, unknown>) =>
+      candidate(e, { model: "m", input: "a", ...b })?.key;
+    assert.equal(
+      key("embed", {}),
+      key("openai_embeddings", {}),
+      "OpenAI sends only model, input, dimensions",
+    );
     assert.equal(key("embed", { truncate: true }), key("embed", {}), "nil and true both truncate");
     assert.equal(key("embed", { dimensions: 0 }), key("embed", {}));
-    assert.equal(key("embed", { options: { num_ctx: 64, seed: 1 } }), key("embed", { options: { seed: 1, num_ctx: 64 } }));
+    assert.equal(
+      key("embed", { options: { num_ctx: 64, seed: 1 } }),
+      key("embed", { options: { seed: 1, num_ctx: 64 } }),
+    );
     assert.equal(key("embed", { extra: 1 }), key("embed", {}), "unknown fields are ignored by Go");
     const distinct = [
       key("embed", {}),
@@ -84,10 +93,16 @@ describe("splitting the merged answer", () => {
   it("keeps each vector's bytes exactly as Ollama wrote them", () => {
     const answer = readMergedAnswer(body, 3);
     assert.deepEqual(answer?.vectors, ["[0.1,-0]", "[1e-7, 0.10000000149011612]", "[ -2.5e+21 ,3]"]);
-    assert.deepEqual([answer?.totalDurationNs, answer?.loadDurationNs, answer?.promptEvalCount], [900, 7, 12]);
+    assert.deepEqual(
+      [answer?.totalDurationNs, answer?.loadDurationNs, answer?.promptEvalCount],
+      [900, 7, 12],
+    );
     assert.equal(readMergedAnswer(body, 2), undefined, "a vector count that does not match is refused");
     assert.equal(readMergedAnswer('{"error":"boom"}', 1), undefined);
-    assert.deepEqual(rawArrayElements('{"a":{"embeddings":[9]},"b":"]\\"","embeddings":[]}', "embeddings"), []);
+    assert.deepEqual(
+      rawArrayElements('{"a":{"embeddings":[9]},"b":"]\\"","embeddings":[]}', "embeddings"),
+      [],
+    );
   });
 
   it("splits prompt_eval_count by input size so the shares add up to Ollama's total", () => {
@@ -110,11 +125,20 @@ describe("splitting the merged answer", () => {
       totalDurationNs: 5,
       loadDurationNs: 2,
     });
-    assert.equal(out.body, '{"model":"m\\u003c1\\u003e","embeddings":[[1,2],[3]],"total_duration":5,"load_duration":2}');
+    assert.equal(
+      out.body,
+      '{"model":"m\\u003c1\\u003e","embeddings":[[1,2],[3]],"total_duration":5,"load_duration":2}',
+    );
   });
 
   it("answers an OpenAI member as Ollama's OpenAI layer does, floats or base64 of float32 little-endian", () => {
-    const share = { model: "m", vectors: ["[0.5,-1.25]"], promptEvalCount: 3, totalDurationNs: 1, loadDurationNs: 1 };
+    const share = {
+      model: "m",
+      vectors: ["[0.5,-1.25]"],
+      promptEvalCount: 3,
+      totalDurationNs: 1,
+      loadDurationNs: 1,
+    };
     const float = renderShare({ ...share, format: "openai_float" });
     assert.equal(
       float.body,

@@ -116,11 +116,21 @@ export class RequestSharing {
   }
 
   /** A joiner reports its own start and end; the shared call's work is reported by its leader. */
-  private async join(entry: Entry, call: InferenceCall, client: ProxyClient, res: ResponseSink): Promise<void> {
+  private async join(
+    entry: Entry,
+    call: InferenceCall,
+    client: ProxyClient,
+    res: ResponseSink,
+  ): Promise<void> {
     const deps = this.options.proxy;
     const startedMs = deps.now();
     const model = normalizeModelName(call.parsed.model);
-    const ev = new RequestEvents(deps.events, { requestId: client.requestId, seq: deps.nextSeq() }, model, deps.now);
+    const ev = new RequestEvents(
+      deps.events,
+      { requestId: client.requestId, seq: deps.nextSeq() },
+      model,
+      deps.now,
+    );
     ev.started({ ...call, stream: call.parsed.stream }, client.headers, startedMs);
     const closed = once(res, "close").catch(() => undefined);
     const replayedBytes = entry.shared.join(res, client.requestId) ?? 0;

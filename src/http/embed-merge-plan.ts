@@ -43,7 +43,8 @@ export function mergeCandidateOf(
   parsed: ParsedInference,
 ): MergeCandidate | undefined {
   const json = parsed.json;
-  const known = endpoint === "embed" ? OLLAMA_FIELDS : endpoint === "openai_embeddings" ? OPENAI_FIELDS : null;
+  const known =
+    endpoint === "embed" ? OLLAMA_FIELDS : endpoint === "openai_embeddings" ? OPENAI_FIELDS : null;
   if (!known) return undefined;
   for (const key of Object.keys(json)) {
     if (!known.has(key) && ALL_FIELDS.has(key.toLowerCase())) return undefined;

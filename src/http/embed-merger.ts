@@ -74,7 +74,12 @@ export class EmbedMerger {
   }
 
   /** Answers one embedding request, merged with others when they overlap; settles when it is answered. */
-  submit(call: InferenceCall, candidate: MergeCandidate, client: ProxyClient, sink: ResponseSink): Promise<void> {
+  submit(
+    call: InferenceCall,
+    candidate: MergeCandidate,
+    client: ProxyClient,
+    sink: ResponseSink,
+  ): Promise<void> {
     const deps = this.options.proxy;
     const arrivedMs = deps.now();
     const ref: RequestRef = { requestId: client.requestId, seq: deps.nextSeq() };
@@ -225,7 +230,9 @@ export class EmbedMerger {
   private completed(
     m: Member,
     r: Pick<GatewayEvents["request-completed"], "status" | "outcome" | "attempts"> &
-      Partial<Pick<GatewayEvents["request-completed"], "instanceId" | "ttftMs" | "queueWaitMs" | "promptTokens">>,
+      Partial<
+        Pick<GatewayEvents["request-completed"], "instanceId" | "ttftMs" | "queueWaitMs" | "promptTokens">
+      >,
   ): void {
     const deps = this.options.proxy;
     deps.events.emit("request-completed", {
