@@ -4,6 +4,7 @@ import { Command } from "commander";
 import { GATEWAY_VERSION } from "../main.js";
 import type { PlanFlags } from "./plan-command.js";
 import { runServe, type ServeFlags } from "./serve-command.js";
+import type { SyncFlags } from "./sync-command.js";
 
 const program = new Command();
 program
@@ -45,6 +46,19 @@ program
   .action(async (flags: PlanFlags) => {
     const { runPlan } = await import("./plan-command.js");
     process.exitCode = await runPlan(flags);
+  });
+
+program
+  .command("sync")
+  .description("pull models whose version (digest) differs between instances until every copy is the same")
+  .option("--gateway <url>", "the running gateway (default http://127.0.0.1:11400)")
+  .option("--admin-key <key>", "admin key (default: $OLLAMA_FLEET_ADMIN_KEY)")
+  .option("--model <name>", "only this model")
+  .option("--dry-run", "report the drift, pull nothing")
+  .option("--json", "print the gateway's JSON answer")
+  .action(async (flags: SyncFlags) => {
+    const { runSync } = await import("./sync-command.js");
+    process.exitCode = await runSync(flags);
   });
 
 program

@@ -6,6 +6,7 @@ import { registerDashboardRoutes, type DashboardOptions } from "../dashboard/das
 import { GatewayError } from "../errors/catalog.js";
 import type { GatewayMetrics } from "../metrics/gateway-metrics.js";
 import { registerAdminRoutes } from "./admin/admin-routes.js";
+import { registerModelConsistencyRoutes } from "./admin/model-consistency-routes.js";
 import { dialectOf, sendError, toGatewayError } from "./dialect.js";
 import type { GatewayContext } from "./gateway-context.js";
 import { INFERENCE_PATHS, registerInferenceRoutes } from "./inference-routes.js";
@@ -129,6 +130,7 @@ export function buildServer(ctx: GatewayContext, options: ServerOptions): Fastif
   registerOpenAiModelRoutes(app, ctx);
   registerModelAdminRoutes(app, ctx);
   registerAdminRoutes(app, ctx);
+  registerModelConsistencyRoutes(app, ctx);
   registerDashboardRoutes(app, ctx, options.dashboard);
   return app;
 }

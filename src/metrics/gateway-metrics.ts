@@ -7,6 +7,7 @@ import type { GatewayEvents } from "../http/gateway-events.js";
 import type { TypedEmitter } from "../util/typed-emitter.js";
 import { registerFleetMetrics, type PromptCacheStats } from "./fleet-metrics.js";
 import { registerGpuMetrics } from "./gpu-metrics.js";
+import { registerModelDriftMetrics } from "./model-drift-metrics.js";
 import { errorsCounter, registerRequestMetrics } from "./request-metrics.js";
 
 /** Sources of metrics that are not events; each may be attached later (the GPU monitor starts after us). */
@@ -44,6 +45,7 @@ export class GatewayMetrics {
       ...registerFleetMetrics(this.registry, fleet, router, errors, () => this.sources.promptCache?.() ?? []),
     );
     registerGpuMetrics(this.registry, () => this.sources.gpus?.stats());
+    registerModelDriftMetrics(this.registry, fleet);
   }
 
   /** Attaches (or detaches, with undefined) the GPU monitor whose readings the GPU metrics show. */

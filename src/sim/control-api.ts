@@ -1,5 +1,6 @@
-/** The emulator's own control endpoints under /__sim/: faults, stats and resetting the stats. */
+/** The emulator's own control endpoints under /__sim/: faults, stats, resetting the stats, registry revisions. */
 import type { EmulatorInternals } from "./emulator.js";
+import { normalizeModelName } from "./catalog.js";
 import { parseFault } from "./faults.js";
 import { sendJson, sendText, type Exchange } from "./http-io.js";
 
@@ -19,9 +20,31 @@ export function handleControl(emu: EmulatorInternals, x: Exchange): void {
       return sendJson(x, 200, { ok: true, faults: [] });
     case "POST /__sim/fault":
       return setFault(emu, x);
+    case "GET /__sim/registry":
+      return sendJson(x, 200, { revisions: emu.store.registryRevisions() });
+    case "POST /__sim/registry":
+      return setRegistryRevision(emu, x);
     default:
       return sendText(x, 404, "404 page not found");
   }
+}
+
+/** `{"model", "revision"}`: the registry now serves that revision of the tag (a new digest on pull). */
+function setRegistryRevision(emu: EmulatorInternals, x: Exchange): void {
+  let body: { model?: unknown; revision?: unknown };
+  try {
+    body = JSON.parse(x.body) as { model?: unknown; revision?: unknown };
+  } catch (err) {
+    return sendJson(x, 400, { error: `invalid JSON: ${(err as Error).message}` });
+  }
+  const name = typeof body.model === "string" ? normalizeModelName(body.model) : null;
+  const revision = body.revision;
+  if (name === null || typeof revision !== "number" || !Number.isInteger(revision) || revision < 0) {
+    return sendJson(x, 400, { error: 'expected {"model": "name:tag", "revision": whole number >= 0}' });
+  }
+  emu.store.setRegistryRevision(name, revision);
+  emu.log(`registry: ${name} at revision ${revision}`);
+  sendJson(x, 200, { ok: true, revisions: emu.store.registryRevisions() });
 }
 
 function setFault(emu: EmulatorInternals, x: Exchange): void {

@@ -207,7 +207,9 @@ export function handlePull(ctx: EmuContext, x: Exchange): void {
     steps.push({ afterMs: 200, line: { error: "pull model manifest: file does not exist" } });
     return streamSteps(ctx, x, stream, steps);
   }
-  const have = ctx.store.get(ref.name) !== undefined;
+  // Up to date only when the installed manifest is the one the registry serves now.
+  const digest = ctx.store.registryDigest(spec.name);
+  const have = ctx.store.get(ref.name)?.digest === digest;
   const perByte = 1000 / ctx.opts.downloadBytesPerSec;
   for (const layer of layersOf(spec)) {
     const status = `pulling ${layer.digest.slice(7, 19)}`;
@@ -227,7 +229,7 @@ export function handlePull(ctx: EmuContext, x: Exchange): void {
     { afterMs: 10, line: { status: "writing manifest" } },
   );
   steps.push({ afterMs: 0, line: { status: "success" } });
-  streamSteps(ctx, x, stream, steps, () => ctx.store.put(spec, digestOf(spec.name)));
+  streamSteps(ctx, x, stream, steps, () => ctx.store.put(spec, digest));
 }
 
 /** POST /api/push: there is no registry to push to, so it fails the way an unauthorized push does. */

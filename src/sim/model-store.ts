@@ -21,9 +21,20 @@ export function modelDetails(spec: ModelSpec): Record<string, unknown> {
   };
 }
 
+/**
+ * The manifest digest of a tag at a registry revision. Revision 0 is the digest every emulator has always
+ * given the name; a later revision is what the registry serves after its owner published a new version
+ * of the tag, so re-pulling it changes the digest, as it does with Ollama.
+ */
+export function revisionDigest(name: string, revision: number): string {
+  return digestOf(revision === 0 ? name : `${name}#revision${revision}`);
+}
+
 /** Installed models by case-insensitive name (Ollama matches names case-insensitively). */
 export class ModelStore {
   private readonly models = new Map<string, InstalledModel>();
+  /** This emulator's view of the registry: the revision each tag is at (absent: 0). */
+  private readonly registry = new Map<string, number>();
 
   constructor(initial: ModelSpec[]) {
     const now = Date.now();
@@ -54,6 +65,21 @@ export class ModelStore {
     if (!src || dst === null) return false;
     this.put({ ...src.spec, name: dst }, src.digest);
     return true;
+  }
+
+  /** Publishes a revision of a tag in the registry this emulator pulls from (POST /__sim/registry). */
+  setRegistryRevision(name: string, revision: number): void {
+    this.registry.set(name.toLowerCase(), revision);
+  }
+
+  /** The digest a pull of this tag gets now. */
+  registryDigest(name: string): string {
+    return revisionDigest(name, this.registry.get(name.toLowerCase()) ?? 0);
+  }
+
+  /** Every tag whose registry revision was set, with it. */
+  registryRevisions(): Record<string, number> {
+    return Object.fromEntries(this.registry);
   }
 
   /** Installed models, most recently modified first (as ListHandler sorts). */
