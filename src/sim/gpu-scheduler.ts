@@ -18,7 +18,7 @@ import type {
   SchedulerObserver,
 } from "./scheduler-types.js";
 import { createRunner, pickVictim, runnerInfo } from "./runners.js";
-import { SimError } from "./types.js";
+import { SimError, type ModelSpec } from "./types.js";
 
 /** Ollama's ErrMaxQueue text (sched.go). */
 export const ERR_MAX_QUEUE = "server busy, please try again.  maximum pending requests exceeded";
@@ -141,7 +141,7 @@ export class GpuScheduler {
       } else if (this.runners.size >= this.maxLoaded()) {
         victim = this.findVictim();
       } else {
-        const need = memoryRequired(model, numCtx, this.config.numParallel);
+        const need = memoryRequired(model, numCtx, this.parallelFor(model));
         if (need > this.config.gpu.memoryBytes) {
           this.pending.shift();
           job.state = "failed";
@@ -189,6 +189,11 @@ export class GpuScheduler {
     return pickVictim([...this.runners.values()], this.config.evictionPolicy);
   }
 
+  /** Slots of a model: sched.go loads embedding-only models with parallel=1 whatever OLLAMA_NUM_PARALLEL says. */
+  private parallelFor(model: ModelSpec): number {
+    return model.embeddingOnly ? 1 : this.config.numParallel;
+  }
+
   private startLoad(job: JobState, memoryBytes: number): void {
     const { model, numCtx } = job.spec;
     const now = this.engine.now();
@@ -196,7 +201,7 @@ export class GpuScheduler {
       model,
       numCtx,
       memoryBytes,
-      this.engine.createPool(model, this.config.numParallel),
+      this.engine.createPool(model, this.parallelFor(model)),
       {
         sessionMs: this.config.defaultKeepAliveMs,
         now,
