@@ -116,3 +116,25 @@ export function ratio(a: number | undefined, b: number | undefined): number | un
     return undefined;
   return a / b;
 }
+
+/**
+ * Mean number of open sessions over a run (Little's law): the sum of each session's span, from its first
+ * request to its last answer (or cut), over the span of the whole run. Above the fleet's slot count,
+ * sessions evict each other's KV cache whatever the router does.
+ */
+export function meanOpenSessions(records: readonly SuiteRecord[]): number {
+  const spans = new Map<number, [number, number]>();
+  let first = Infinity;
+  let last = -Infinity;
+  for (const r of records) {
+    const end = r.endMs ?? r.sentMs;
+    const span = spans.get(r.session);
+    spans.set(r.session, span ? [Math.min(span[0], r.sentMs), Math.max(span[1], end)] : [r.sentMs, end]);
+    first = Math.min(first, r.sentMs);
+    last = Math.max(last, end);
+  }
+  if (!(last > first)) return 0;
+  let total = 0;
+  for (const [a, b] of spans.values()) total += b - a;
+  return total / (last - first);
+}

@@ -11,8 +11,8 @@ const pct = (x: number): string => `${Math.round(x * 100)}%`;
 
 function rowsTable(rows: SuiteRow[], showSeed: boolean): string[] {
   const out = [
-    "| load | variant | offered req/s | done req/s | goodput req/s (÷ oracle) | out tok/s | TTFT p50/p90/p99 s | ITL p50/p90 ms | e2e p50/p90/p99 s | hit rate (oracle) | prefill computed k tok | loads | errors / cut | GPU util |",
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    "| load | variant | offered req/s | done req/s | goodput req/s (÷ oracle) | out tok/s | TTFT p50/p90/p99 s | ITL p50/p90 ms | e2e p50/p90/p99 s | hit rate (oracle) | prefill computed k tok | open sessions | loads | errors / cut | GPU util |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
   ];
   for (const r of rows) {
     const c = r.client;
@@ -20,7 +20,7 @@ function rowsTable(rows: SuiteRow[], showSeed: boolean): string[] {
     out.push(
       `| ${pct(r.level)}${showSeed ? ` s${r.seed}` : ""} | ${r.variant} | ${f(r.offeredRps)} | ${f(c.completedRps)} | ${f(c.goodputRps)} (${f(r.goodputVsOracle)}) | ${f(c.outputTokensPerSec, 0)} | ` +
         `${f(c.ttft.p50)}/${f(c.ttft.p90)}/${f(c.ttft.p99)} | ${f(c.itl.p50 * 1000, 0)}/${f(c.itl.p90 * 1000, 0)} | ${f(c.e2e.p50)}/${f(c.e2e.p90)}/${f(c.e2e.p99)} | ` +
-        `${f(r.hitRate)} (${f(r.oracle.hitRate)}) | ${f(r.prefillComputed / 1000, 0)} | ${r.loads} | ${c.errors} / ${c.cut} | ${util}% |`,
+        `${f(r.hitRate)} (${f(r.oracle.hitRate)}) | ${f(r.prefillComputed / 1000, 0)} | ${f(r.openSessions, 1)} | ${r.loads} | ${c.errors} / ${c.cut} | ${util}% |`,
     );
   }
   return out;

@@ -9,7 +9,7 @@ import { loadavg } from "node:os";
 import { oracleBound, oracleRequests, type OracleBound, type Slo } from "./oracle.js";
 import { runCell, baseline, type CellOutput, type EmulatorStats, type Variant } from "./suite-cell.js";
 import { coalesceBurst, embedBurst, type BurstResult } from "./suite-extras.js";
-import { summariseRecords, type ClientSummary } from "./suite-metrics.js";
+import { meanOpenSessions, summariseRecords, type ClientSummary } from "./suite-metrics.js";
 import { generateSessions, suiteWorkload, type SuiteWorkload } from "./workloads/suite-workloads.js";
 
 /** The SLO of goodput, in emulated seconds: first token within 3 s, then at most 150 ms per token on average. */
@@ -53,8 +53,8 @@ export const DEFAULT_PLAN: PlanItem[] = [
   {
     workload: "multi-turn",
     scenario: "sweep",
-    levels: [0.3, 0.7],
-    variants: [V.rr, V.lc, V.wrr, V.wrrKv, V.all],
+    levels: [0.3, 0.5, 0.7],
+    variants: [V.rr, V.wrr, V.wrrKv, V.all],
   },
   { workload: "shared-prefix", scenario: "sweep", levels: [0.3, 1.1], variants: CORE },
   { workload: "no-sharing", scenario: "sweep", levels: [0.7, 1.1], variants: [V.rr, V.lc, V.wrr, V.wrrKv] },
@@ -63,7 +63,7 @@ export const DEFAULT_PLAN: PlanItem[] = [
   {
     workload: "multi-turn",
     scenario: "kill",
-    levels: [0.7],
+    levels: [0.3],
     variants: [V.lc, V.wrrKv],
     kill: { instance: 1, atShare: 0.4 },
   },
@@ -107,6 +107,8 @@ export interface SuiteRow {
   goodputVsOracle: number | undefined;
   /** The gateway's own `kvCache` view (predicted and measured hit ratios). */
   gatewayKv: unknown;
+  /** Mean sessions open at once (Little's law); the fleet has Σ parallel slots. */
+  openSessions: number;
   /** Gateway queue samples (every 0.5 s wall): queued, and queued while the fleet had free slots. */
   queue: CellOutput["queueSamples"];
   wallSeconds: number;
@@ -221,6 +223,7 @@ function rowOf(
     goodputVsOracle: oracleGood > 0 ? client.goodputRps / oracleGood : undefined,
     gatewayKv: out.gatewayStatus?.kvCache,
     queue: out.queueSamples,
+    openSessions: meanOpenSessions(out.records),
     wallSeconds: out.wallSeconds,
     loadAvg1: loadavg()[0]!,
   };
@@ -301,7 +304,7 @@ function progress(r: SuiteRow): string {
     `${f(c.completedRps)} req/s (offered ${f(r.offeredRps)}), goodput ${f(c.goodputRps)}, ` +
     `TTFT p50/p90 ${f(c.ttft.p50)}/${f(c.ttft.p90)} s, e2e p90 ${f(c.e2e.p90)} s, hit ${f(r.hitRate)} ` +
     `(oracle ${f(r.oracle.hitRate)}), util ${r.utilisation.map((u) => f(u)).join("/")}, ` +
-    `loads ${r.loads}, errors ${c.errors}, cut ${c.cut}, queue max ${r.queue.maxDepth} ` +
+    `open sessions ${f(r.openSessions, 1)}, loads ${r.loads}, errors ${c.errors}, cut ${c.cut}, queue max ${r.queue.maxDepth} ` +
     `(queued with free slots ${r.queue.queuedWithFreeSlots}/${r.queue.samples}) (${f(r.wallSeconds, 1)} s wall, ` +
     `load avg ${f(r.loadAvg1, 1)})`
   );

@@ -11,6 +11,7 @@ import {
 import { linePlotSvg, niceTicks } from "../bench/plot-svg.js";
 import {
   latencyOf,
+  meanOpenSessions,
   percentiles,
   quantile,
   summariseRecords,
@@ -167,6 +168,22 @@ describe("suite metrics", () => {
     assert.equal(s.cut, 1);
     assert.equal(s.measured, 4);
     assert.deepEqual(latencyOf(records[1]!, 10), { ttftSec: 0.1, itlSec: 0.1, e2eSec: 1 });
+  });
+});
+
+describe("suite open sessions", () => {
+  it("average how many sessions were open at once over the run (Little's law)", () => {
+    const r = (session: number, sentMs: number, endMs: number): SuiteRecord => ({
+      session,
+      turn: 0,
+      sentMs,
+      endMs,
+      outputTokens: 1,
+      promptTokens: 1,
+      outcome: "ok",
+    });
+    // Session 0 is open 0–100 ms, session 1 50–90 ms (two turns each): 140 session-ms over a 100 ms run.
+    assert.equal(meanOpenSessions([r(0, 0, 40), r(0, 60, 100), r(1, 50, 70), r(1, 80, 90)]), 1.4);
   });
 });
 
