@@ -14,12 +14,7 @@ import { getGpuCapabilities } from "../gpu/gpu-capabilities.js";
 import { validateGpuHealth } from "../gpu/gpu-health.js";
 import type { GpuInfo, GpuInventoryResult } from "../gpu/types.js";
 import { normalizeModelName } from "../util/model-name.js";
-import {
-  assignPreloadSteps,
-  placeModels,
-  type PlacementModel,
-  type PlacementSlot,
-} from "./model-placement.js";
+import { placeModels, type PlacementModel, type PlacementSlot } from "./model-placement.js";
 import {
   formatGb,
   formatGib,
@@ -30,6 +25,7 @@ import {
 } from "./model-traits.js";
 import type { PlannedDevice, PlannedInstance, ProvisionPlan } from "./plan-types.js";
 import { autoNumParallel, instancesForMemory, type ModelCatalog } from "./plan-policy.js";
+import { assignPreloadSteps } from "./preload-steps.js";
 import { planFromYaml } from "./yaml-plan.js";
 
 /** The sizing rules and the catalog shape, for callers that import only the planner. */

@@ -6,7 +6,7 @@ import type { ProvisioningSettings } from "../config/provisioning-schema.js";
 import type { InstanceConfig } from "../config/schema.js";
 import type { GpuInventoryResult } from "../gpu/types.js";
 import { normalizeModelName } from "../util/model-name.js";
-import { assignPreloadSteps } from "./model-placement.js";
+import { assignPreloadSteps } from "./preload-steps.js";
 import { formatGib, knownModelBytes, residentBytes } from "./model-traits.js";
 import type { PlannedDevice, PlannedInstance, PlannedModel, ProvisionPlan } from "./plan-types.js";
 import { autoNumParallel, type ModelCatalog } from "./plan-policy.js";
