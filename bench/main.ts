@@ -1,6 +1,7 @@
 /** `npm run bench -- <name>`: runs one benchmark and writes its results under bench/results/. */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { benchEmbedBurst, embedBurstMarkdown } from "./embed-burst.js";
 import { benchOverhead, overheadMarkdown } from "./overhead.js";
 import { benchRouting, routingMarkdown, routingOptionsFromEnv } from "./routing.js";
 import { benchSuite, suiteOptionsFromArgs } from "./suite.js";
@@ -18,6 +19,15 @@ const BENCHES: Record<string, () => Promise<{ json: unknown; markdown: string }>
       routingOptionsFromEnv(process.env, (l) => process.stderr.write(`${l}\n`)),
     );
     return { json: report, markdown: routingMarkdown(report) };
+  },
+  async "embed-burst"() {
+    const rows = await benchEmbedBurst({
+      concurrencies: [1, 16, 64, 256],
+      requestsPerCell: Number(process.env.BENCH_REQUESTS ?? 3000),
+      identicalChats: [16, 64],
+      log: (l) => process.stderr.write(`${l}\n`),
+    });
+    return { json: rows, markdown: embedBurstMarkdown(rows) };
   },
   async suite() {
     const report = await benchSuite(
