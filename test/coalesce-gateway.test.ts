@@ -98,6 +98,11 @@ describe("request coalescing", () => {
     );
     assert.equal(await upstreamCalls(fleet, "/api/chat"), 1);
     assert.equal(joins.length, 5);
+    const status = (await (await fetch(`${fleet.url}/fleet/status`)).json()) as {
+      sharing: { coalescing: { enabled: boolean; sharedCalls: number; joins: number } };
+    };
+    assert.equal(status.sharing.coalescing.enabled, true);
+    assert.ok(status.sharing.coalescing.sharedCalls >= 1 && status.sharing.coalescing.joins >= 5);
     const ids = new Set(answers.map((a) => a.r.headers.get("x-request-id")));
     assert.equal(ids.size, 6, "each client keeps its own request id");
     const contents = answers.map((a) => (a.j.message as Json).content);

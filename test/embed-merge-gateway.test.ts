@@ -35,9 +35,12 @@ function vectorBytes(path: string, text: string): string {
   return text.slice(start + from.length, end);
 }
 
-/** A request long enough (about 300 ms on the slow card) to keep the model's only lane busy. */
+/**
+ * A request long enough (about 1.5 s on the slow card) to keep the model's only lane busy while the
+ * test's other requests arrive, even on a loaded machine; the window is long, so they wait for the lane.
+ */
 function holdLane(base: string, extra: Json = {}): Promise<Answer> {
-  const input = Array.from({ length: 40 }, (_, i) => `lane${i}`).join(" ");
+  const input = Array.from({ length: 200 }, (_, i) => `lane${i}`).join(" ");
   return call(base, "/api/embed", { model: MODEL, input, ...extra });
 }
 
@@ -51,7 +54,9 @@ describe("embedding merging", () => {
   let fleet: FleetFixture;
   const merges: GatewayEvents["embed-merged"][] = [];
   before(async () => {
-    fleet = await startFleet([EMULATOR]);
+    fleet = await startFleet([EMULATOR], (c) => {
+      c.loadBalancing.batchWindowMs = 10_000;
+    });
     fleet.gateway.events.on("embed-merged", (e) => void merges.push(e));
     const warm = await call(fleet.emulators[0]!.url, "/api/embed", { model: MODEL, input: "warm up" });
     assert.equal(warm.status, 200);
@@ -85,6 +90,15 @@ describe("embedding merging", () => {
       merges.map((m) => [m.members, m.inputs, m.uniqueInputs, m.outcome]),
       [[6, 9, 9, "split"]],
     );
+    const status = (await (await fetch(`${fleet.url}/fleet/status`)).json()) as {
+      sharing: { embedMerging: { enabled: boolean; splitCalls: number; mergedInputs: number } };
+    };
+    assert.deepEqual(status.sharing.embedMerging, {
+      ...status.sharing.embedMerging,
+      enabled: true,
+      splitCalls: 1,
+      mergedInputs: 9,
+    });
 
     let mergedTokens = 0;
     let aloneTokens = 0;
@@ -139,8 +153,8 @@ describe("embedding merging", () => {
   });
 
   it("fails only the member whose input Ollama rejects; the others still get their vectors", async () => {
-    const settings = { truncate: false, options: { num_ctx: 64 } };
-    const long = Array.from({ length: 100 }, (_, i) => `word${i}`).join(" ");
+    const settings = { truncate: false, options: { num_ctx: 256 } };
+    const long = Array.from({ length: 300 }, (_, i) => `word${i}`).join(" ");
     const blocker = holdLane(fleet.url, settings);
     await new Promise((r) => setTimeout(r, 5));
     const bodies = [
