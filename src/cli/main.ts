@@ -62,6 +62,20 @@ program
   });
 
 program
+  .command("status")
+  .description("print the fleet of a running gateway: GPUs, instances, state, score, loaded models, queue")
+  .option("--gateway <url>", "the running gateway (default $OLLAMA_FLEET_GATEWAY or http://127.0.0.1:11400)")
+  .option("--admin-key <key>", "admin key (default: $OLLAMA_FLEET_ADMIN_KEY)")
+  .option("-w, --watch [seconds]", "redraw every N seconds (default 2) until Ctrl-C")
+  .option("--json", "print the report as JSON (shape in docs/observability.md)")
+  .action(
+    async (flags: { gateway?: string; adminKey?: string; watch?: boolean | string; json?: boolean }) => {
+      const { runStatus } = await import("./status-command.js");
+      process.exitCode = await runStatus(flags);
+    },
+  );
+
+program
   .command("emulate")
   .description("run an Ollama emulator with a GPU timing model (for tests, demos and benchmarks)")
   .helpOption(false)

@@ -71,9 +71,12 @@ export function registerDashboardRoutes(
       .header("x-content-type-options", "nosniff")
       .send(body);
   });
-  app.get("/dashboard/state", async (_req, reply) =>
-    reply.header("cache-control", "no-store").send(hub.state()),
-  );
+  // `?series=none` leaves the history out (the status command wants only the present).
+  app.get<{ Querystring: { series?: string } }>("/dashboard/state", async (req, reply) => {
+    const state = hub.state();
+    if (req.query.series === "none") state.series = [];
+    return reply.header("cache-control", "no-store").send(state);
+  });
   app.get("/dashboard/events", (_req, reply) => {
     reply.hijack();
     hub.addClient(reply.raw);
