@@ -193,8 +193,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   try {
     await app.listen({ host: gw.listenHost, port: gw.listenPort });
   } catch (err) {
-    router.close();
     sharing.close();
+    router.close();
     unlinkSupervisor?.();
     await options.supervisor?.close();
     await fleet.close();
@@ -222,8 +222,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     gpuMonitor: observability.gpuMonitor,
     close() {
       closing ??= (async () => {
-        router.close();
         sharing.close();
+        router.close();
         await app.close();
         unlinkSupervisor?.();
         await options.supervisor?.close();
