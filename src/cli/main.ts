@@ -23,6 +23,8 @@ program
   .option("--log-level <level>", "trace, debug, info, warn, error, fatal or silent")
   .option("--log-format <format>", "json (default) or pretty")
   .option("--emulate", "serve the emulated seed fleet even if a local Ollama answers")
+  .option("--provision", "plan and launch one ollama serve per instance, even without GPUs or from the YAML")
+  .option("--ollama-bin <path>", "the Ollama binary to launch (default: ollama on PATH, else the emulator)")
   .action(async (flags: ServeFlags) => runServe(flags));
 
 program

@@ -4,6 +4,11 @@ import { ConfigError, formatConfigProblems, loadConfig } from "../config/load-co
 import type { InstanceSpec } from "../backend/instance.js";
 import { createLogger, type LogFormat } from "../logging.js";
 import { startGateway } from "../main.js";
+import {
+  OllamaBinaryError,
+  startProvisionedFleet,
+  type ProvisionedFleet,
+} from "../supervisor/provisioned-fleet.js";
 import { ollamaAnswers, startEmulatedSeedFleet, type DemoFleet } from "./demo-fleet.js";
 
 /** Flags of `serve` as commander parses them. */
@@ -16,6 +21,10 @@ export interface ServeFlags {
   logLevel?: string;
   logFormat?: string;
   emulate?: boolean;
+  /** Plan and launch the instances even without GPUs, or from the gpu_instances YAML. */
+  provision?: boolean;
+  /** The Ollama binary the supervisor launches. */
+  ollamaBin?: string;
 }
 
 const LOCAL_OLLAMA_URL = "http://127.0.0.1:11434";
@@ -28,6 +37,7 @@ export async function runServe(flags: ServeFlags): Promise<void> {
   if (flags.adminKey !== undefined) flagValues.adminKey = flags.adminKey;
   if (flags.logLevel !== undefined) flagValues.logLevel = flags.logLevel;
   if (flags.logFormat !== undefined) flagValues.logFormat = flags.logFormat;
+  if (flags.ollamaBin !== undefined) flagValues.ollamaBin = flags.ollamaBin;
 
   let loaded: Awaited<ReturnType<typeof loadConfig>>;
   try {
@@ -51,7 +61,27 @@ export async function runServe(flags: ServeFlags): Promise<void> {
   let demo: DemoFleet | undefined;
   let specs: InstanceSpec[] | undefined;
   let emulated = false;
-  if (config.instances.length === 0) {
+  let provisioned: ProvisionedFleet | undefined;
+  if (flags.provision || (config.instances.length === 0 && !flags.emulate)) {
+    // Detected GPUs (or --provision): we launch and supervise one `ollama serve` per planned instance.
+    try {
+      provisioned = await startProvisionedFleet({
+        config,
+        logger,
+        force: flags.provision === true,
+        ollamaBin: flags.ollamaBin,
+        emulate: flags.emulate === true,
+        env: process.env,
+      });
+    } catch (err) {
+      if (!(err instanceof OllamaBinaryError)) throw err;
+      process.stderr.write(`ollama-fleet: ${err.message}\n`);
+      process.exit(2);
+    }
+    specs = provisioned?.specs;
+    emulated = provisioned?.emulated ?? false;
+  }
+  if (!provisioned && config.instances.length === 0) {
     if (!flags.emulate && (await ollamaAnswers(LOCAL_OLLAMA_URL, 1000))) {
       logger.info({ url: LOCAL_OLLAMA_URL }, "no instances configured: attaching the local Ollama");
       specs = [localSpec()];
@@ -65,10 +95,11 @@ export async function runServe(flags: ServeFlags): Promise<void> {
 
   let gateway: Awaited<ReturnType<typeof startGateway>>;
   try {
-    gateway = await startGateway({ config, logger, specs, emulated });
+    gateway = await startGateway({ config, logger, specs, emulated, supervisor: provisioned?.supervisor });
   } catch (err) {
     logger.fatal({ err }, "gateway failed to start");
     await demo?.close();
+    await provisioned?.supervisor.close();
     logger.flush();
     process.exit(1);
   }

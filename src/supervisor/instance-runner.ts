@@ -191,7 +191,8 @@ export class InstanceRunner {
     if (!proc || !proc.running || this.endingReason) return;
     this.endingReason = { reason, planned };
     this.life?.abort();
-    this.deps.logger.warn({ reason, planned }, "stopping instance process");
+    // Out of rotation at once: the process may take the whole grace period to go.
+    this.setState("restarting", `${reason}; stopping the process`);
     void proc.stop(this.deps.settings.stopGraceMs);
   }
 

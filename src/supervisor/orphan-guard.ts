@@ -52,6 +52,7 @@ export class OrphanGuard {
       this.start();
     });
     for (const pgid of this.groups) this.send(`watch ${pgid}`);
+    this.options.logger?.info({ pid: warden.pid, watching: this.groups.size }, "orphan guard started");
   }
 
   /** From now on, the group `pgid` is killed if this process dies. */

@@ -31,6 +31,8 @@ export interface ProvisionedFleetOptions {
   force: boolean;
   /** --ollama-bin, over [Provisioning] OllamaBin. */
   ollamaBin?: string | undefined;
+  /** --emulate with --provision: the emulator plays `ollama serve` even where Ollama is installed. */
+  emulate?: boolean;
   env: NodeJS.ProcessEnv;
   /** Detection result to use instead of detecting (tests). */
   inventory?: GpuInventoryResult;
@@ -61,8 +63,8 @@ export async function startProvisionedFleet(
   for (const u of plan.unplaced) o.logger.warn({ model: u.name }, `model not placed: ${u.reason}`);
 
   const explicit = o.ollamaBin ?? (p.ollamaBin !== "ollama" ? p.ollamaBin : undefined);
-  const found = findExecutable(explicit ?? "ollama", o.env);
-  if (!found && explicit !== undefined) {
+  const found = o.emulate ? undefined : findExecutable(explicit ?? "ollama", o.env);
+  if (!found && explicit !== undefined && !o.emulate) {
     throw new OllamaBinaryError(`the Ollama binary "${explicit}" was not found or is not executable`);
   }
   const emulated = found === undefined;

@@ -37,13 +37,13 @@ export async function script(dir: string, name: string, body: string): Promise<s
  */
 export async function emulatorOllama(
   dir: string,
-  opts: { timeScale?: number; envDump?: string } = {},
+  opts: { timeScale?: number; envDump?: string; args?: string[] } = {},
 ): Promise<string> {
   const dump = opts.envDump ? `env > "${opts.envDump}/$(echo "$OLLAMA_HOST" | sed 's/.*://').env"\n` : "";
   return script(
     dir,
     "ollama",
-    `${dump}exec "${process.execPath}" "${EMULATOR}" "$@" --time-scale ${opts.timeScale ?? 50}`,
+    `${dump}exec "${process.execPath}" "${EMULATOR}" "$@" --time-scale ${opts.timeScale ?? 50} ${(opts.args ?? []).join(" ")}`,
   );
 }
 
