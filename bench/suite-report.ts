@@ -1,6 +1,7 @@
 /** The suite's report: Markdown tables, goals, SVG plots of latency and goodput vs load, and the files. */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { embedBurstMarkdown } from "./embed-burst.js";
 import { linePlotSvg } from "./plot-svg.js";
 import { evaluateSuiteGoals, meanOver, sweepLevels, type SuiteGoal } from "./suite-goals.js";
 import type { SuiteReport, SuiteRow } from "./suite.js";
@@ -52,14 +53,10 @@ export function suiteMarkdown(report: SuiteReport, goals: SuiteGoal[], plots: st
   }
   if (report.bursts.length > 0) {
     out.push(
-      "**Bursts** (3 emulators, RTX 3060 12 GB, 4 slots; wall-clock figures):",
+      "**Bursts** (`bench/embed-burst.ts`, run from the suite: 2 emulators, RTX 3060 12 GB, real time; wall-clock " +
+        "figures; sharing = EnableBatchProcessing + EnableRequestCoalescing):",
       "",
-      "| burst | variant | requests | ok | distinct answers | wall s | req/s (wall) | upstream calls |",
-      "| --- | --- | --- | --- | --- | --- | --- | --- |",
-      ...report.bursts.map(
-        (b) =>
-          `| ${b.kind} | ${b.variant} | ${b.requests} | ${b.ok} | ${b.distinctAnswers} | ${f(b.wallSeconds)} | ${f(b.requestsPerWallSec, 0)} | ${b.upstreamCalls} |`,
-      ),
+      embedBurstMarkdown(report.bursts),
       "",
     );
   }

@@ -8,7 +8,7 @@
 import { loadavg } from "node:os";
 import { oracleBound, oracleRequests, type OracleBound, type Slo } from "./oracle.js";
 import { runCell, baseline, type CellOutput, type EmulatorStats, type Variant } from "./suite-cell.js";
-import { coalesceBurst, embedBurst, type BurstResult } from "./suite-extras.js";
+import { benchEmbedBurst, type EmbedBurstRow } from "./embed-burst.js";
 import { meanOpenSessions, summariseRecords, type ClientSummary } from "./suite-metrics.js";
 import { generateSessions, suiteWorkload, type SuiteWorkload } from "./workloads/suite-workloads.js";
 
@@ -132,7 +132,8 @@ export interface SuiteReport {
     capacityRps: number;
   }[];
   rows: SuiteRow[];
-  bursts: BurstResult[];
+  /** `npm run bench -- embed-burst` (bench/embed-burst.ts), run from the suite at one concurrency. */
+  bursts: EmbedBurstRow[];
   wallSeconds: number;
 }
 
@@ -255,16 +256,21 @@ export async function benchSuite(o: SuiteOptions): Promise<SuiteReport> {
         const sessions = generateSessions(w, rate, windowSeconds, seed);
         const oracle = oracleBound(w.fleet, oracleRequests(sessions), SUITE_SLO);
         for (const variant of item.variants) {
-          const out = await runCell({
-            fleet: w.fleet,
-            variant,
-            sessions,
-            timeScale: w.timeScale,
-            windowSeconds,
-            drainWindows: 0.5,
-            preload: w.shape === "zipf-mix" ? [] : [w.mix[0]!.model],
-            kill: item.kill,
-          });
+          const out = await retryOnce(
+            () =>
+              runCell({
+                fleet: w.fleet,
+                variant,
+                sessions,
+                timeScale: w.timeScale,
+                windowSeconds,
+                drainWindows: 0.5,
+                preload: w.shape === "zipf-mix" ? [] : [w.mix[0]!.model],
+                kill: item.kill,
+              }),
+            o.log,
+          );
+          if (!out) continue;
           const row = rowOf(item, variant, level, seed, rate, w, windowSeconds, oracle, out);
           rows.push(row);
           o.log(progress(row));
@@ -272,17 +278,9 @@ export async function benchSuite(o: SuiteOptions): Promise<SuiteReport> {
       }
     }
   }
-  const bursts: BurstResult[] = [];
-  if (o.bursts) {
-    for (const v of [V.lc, { ...V.lc, id: "LC+batch", batching: true }]) {
-      bursts.push(await embedBurst(v, 400));
-      o.log(`  embed-burst ${v.id}: ${JSON.stringify(bursts[bursts.length - 1])}`);
-    }
-    for (const v of [V.lc, { ...V.lc, id: "LC+coalesce", coalescing: true }]) {
-      bursts.push(await coalesceBurst(v, 16));
-      o.log(`  coalesce ${v.id}: ${JSON.stringify(bursts[bursts.length - 1])}`);
-    }
-  }
+  const bursts = o.bursts
+    ? await benchEmbedBurst({ concurrencies: [64], requestsPerCell: 1000, identicalChats: [16], log: o.log })
+    : [];
   return {
     date: new Date().toISOString(),
     full: o.full,
@@ -294,6 +292,18 @@ export async function benchSuite(o: SuiteOptions): Promise<SuiteReport> {
     bursts,
     wallSeconds: (performance.now() - t0) / 1000,
   };
+}
+
+/** A cell whose processes fail to start is tried again once, then left out (logged), not the whole run. */
+async function retryOnce<T>(run: () => Promise<T>, log: (line: string) => void): Promise<T | undefined> {
+  for (let attempt = 1; attempt <= 2; attempt++) {
+    try {
+      return await run();
+    } catch (err) {
+      log(`  cell failed (attempt ${attempt}): ${String(err)}`);
+    }
+  }
+  return undefined;
 }
 
 function progress(r: SuiteRow): string {
