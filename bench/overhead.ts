@@ -32,7 +32,11 @@ export async function benchOverhead(options: {
   ]);
   const started: Started[] = [emulator];
   try {
-    const gateway = await startGatewayProcess([emulator.url], ["--log-level", "warn"]);
+    // The instance's capacity must match the emulator's 128 slots, as nginx has no limit: with the default
+    // of 4 the gateway would queue what nginx passes through, and the figure would measure that queue.
+    const gateway = await startGatewayProcess([emulator.url], ["--log-level", "warn"], {
+      instances: [{ maxConcurrentRequests: 128 }],
+    });
     started.push(gateway);
     const nginx = await startNginx([emulator.url]);
     if (nginx) started.push(nginx);
