@@ -1,5 +1,6 @@
 /** The dashboard's HTTP side on a real gateway and emulators: page, assets, state and the SSE stream. */
 import assert from "node:assert/strict";
+import { createServer, type AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import type { DashboardState } from "../src/dashboard/dashboard-state.js";
 import { startFleet, type FleetFixture } from "./helpers/gateway-fixture.js";
@@ -144,6 +145,27 @@ describe("closing a gateway with dashboards open", () => {
     }
     await new Promise((r) => setImmediate(r));
     assert.equal(timeouts(), before);
+  });
+});
+
+describe("a gateway that cannot listen", () => {
+  it("leaves no dashboard timer behind", async () => {
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, "127.0.0.1", r));
+    const port = (taken.address() as AddressInfo).port;
+    const before = timeouts();
+    try {
+      await assert.rejects(
+        startFleet([{ args: MODELS }], (c) => {
+          c.gateway.listenPort = port;
+        }),
+        /EADDRINUSE/,
+      );
+      await new Promise((r) => setImmediate(r));
+      assert.equal(timeouts(), before);
+    } finally {
+      await new Promise((r) => taken.close(r));
+    }
   });
 });
 

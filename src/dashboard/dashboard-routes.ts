@@ -35,7 +35,8 @@ export function registerDashboardRoutes(
   options: DashboardOptions = {},
 ): DashboardHub {
   const hub = new DashboardHub(ctx, options);
-  app.addHook("onReady", async () => hub.start());
+  // onListen, not onReady: a listen that fails (port taken) must not leave the sampling timer running.
+  app.addHook("onListen", async () => hub.start());
   // preClose, not onClose: open event streams would otherwise hold the server's close open.
   app.addHook("preClose", async () => hub.close());
 
