@@ -150,6 +150,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         }
       : undefined,
     gatewayVersion: GATEWAY_VERSION,
+    supervisor: options.supervisor,
   };
   const sharing = new RequestSharing({
     proxy: ctx.proxy,

@@ -15,6 +15,7 @@ import { eventually } from "./helpers/gateway-fixture.js";
 import {
   allGone,
   emulatorOllama,
+  failingOllama,
   fastSettings,
   gpuPlan,
   nextEvent,
@@ -167,6 +168,12 @@ describe("Supervisor behind the gateway", () => {
       "move-model": 0,
       none: 0,
     });
+    // The admin API shows the same, and will not restart an instance that is not failed.
+    const admin = (await (await fetch(`${gateway.url}/fleet/supervisor`)).json()) as typeof s;
+    assert.equal(admin.instances[0]!.numParallel, 1);
+    assert.equal(admin.oom.detectedTotal, 3);
+    const refused = await fetch(`${gateway.url}/fleet/instances/${id}/restart`, { method: "POST" });
+    assert.equal(refused.status, 409);
   });
 
   it("moves a model that does not fit on one slot to the instance with the most free memory", async () => {
@@ -222,5 +229,27 @@ describe("Supervisor behind the gateway", () => {
     gateway.fleet.get(big)!.draining = false;
     const back = await generate(gateway.url, "llama3.1:8b", "big is back", bigContext);
     assert.deepEqual([back.status, back.instance], [200, big]);
+  });
+
+  it("restarts a failed instance when an operator asks through the admin API", async () => {
+    const dir = await tempDir();
+    const bin = await failingOllama(dir);
+    const plan = await gpuPlan([{}]);
+    const id = plan.instances[0]!.id;
+    const sup = new Supervisor({ plan, logger: silent, settings: fastSettings(bin) });
+    cleanups.push(() => sup.close());
+    sup.start();
+    const gateway = await gatewayFor(sup);
+    await sup.settled(20_000);
+    assert.equal(sup.instance(id)!.state, "failed");
+    assert.ok(gateway.fleet.get(id)!.supervisorHold?.startsWith("failed: crash loop"));
+    const failedAgain = nextEvent(sup.events, "state-change", (e) => e.to === "failed");
+    const res = await fetch(`${gateway.url}/fleet/instances/${id}/restart`, { method: "POST" });
+    assert.equal(res.status, 200);
+    assert.equal(((await res.json()) as { state: string }).state, "starting");
+    await failedAgain;
+    assert.equal(sup.instance(id)!.exitsTotal, 6);
+    const unknown = await fetch(`${gateway.url}/fleet/instances/nope/restart`, { method: "POST" });
+    assert.equal(unknown.status, 404);
   });
 });

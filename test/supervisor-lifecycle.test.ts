@@ -14,12 +14,14 @@ import type { SupervisorEvents } from "../src/supervisor/supervisor-types.js";
 import {
   alive,
   allGone,
+  EMULATOR,
   emulatorOllama,
   failingOllama,
   fastSettings,
   gpuPlan,
   nextEvent,
   preload,
+  script,
   tempDir,
 } from "./helpers/supervisor-fixture.js";
 
@@ -203,6 +205,69 @@ describe("Supervisor lifecycle", () => {
     assert.notEqual(now.pid, first.pid);
     assert.equal((await fetch(`${now.url}/api/version`)).status, 200);
     assert.equal(alive(first.pid!), false);
+    await sup.close();
+  });
+
+  it("counts out-of-memory lines in an instance's log without acting on them", async () => {
+    const dir = await tempDir();
+    // A runner's allocation failure as Ollama logs it, then the server carries on.
+    const bin = await script(
+      dir,
+      "ollama",
+      `echo 'time=2025-01-01T00:00:00Z level=ERROR source=server.go msg="llama runner terminated" error="cudaMalloc failed: out of memory"' >&2\n` +
+        `exec "${process.execPath}" "${EMULATOR}" "$@" --time-scale 50`,
+    );
+    const plan = await gpuPlan([{}]);
+    const sup = track(new Supervisor({ plan, logger: silent, settings: fastSettings(bin) }));
+    const detected = nextEvent(sup.events, "oom-detected", () => true);
+    const recoveries: unknown[] = [];
+    sup.events.on("oom-recovery", (e) => recoveries.push(e));
+    sup.start();
+    const e = await detected;
+    assert.equal(e.source, "log");
+    assert.equal(e.kind, "gpu_memory");
+    assert.equal(e.model, undefined);
+    await sup.settled(20_000);
+    const s = sup.stats();
+    assert.equal(s.oom.detectedTotal, 1);
+    assert.deepEqual(s.oom.bySource, { response: 0, log: 1, preload: 0 });
+    assert.equal(s.instances[0]!.oomTotal, 1);
+    assert.deepEqual(recoveries, []);
+    await sup.close();
+  });
+
+  it("recovers from an out-of-memory preload by restarting with fewer slots until the model fits", async () => {
+    const dir = await tempDir();
+    const bin = await emulatorOllama(dir);
+    // llama3.1:8b needs 6.6 GiB with 4 slots, 5.6 with 2, 5.1 with 1; the card has 5.57.
+    const plan = await gpuPlan([
+      {
+        memoryLimitBytes: 5.57 * 1024 ** 3,
+        numParallel: 4,
+        maxConcurrentRequests: 4,
+        models: [preload("llama3.1:8b")],
+      },
+    ]);
+    const sup = track(
+      new Supervisor({ plan, logger: silent, settings: fastSettings(bin, { extraEnv: emulatedGpuEnv }) }),
+    );
+    const outcomes: string[] = [];
+    sup.events.on("preload", (e) => outcomes.push(e.outcome));
+    const loaded = nextEvent(sup.events, "preload", (e) => e.outcome === "loaded", 30_000);
+    sup.start();
+    await loaded;
+    await sup.settled(20_000);
+    assert.deepEqual(outcomes, ["failed", "failed", "loaded"]);
+    const s = sup.stats();
+    assert.equal(s.instances[0]!.state, "ready");
+    assert.equal(s.instances[0]!.numParallel, 1);
+    assert.deepEqual(s.oom.bySource, { response: 0, log: 0, preload: 2 });
+    assert.equal(s.oom.recoveries["reduce-parallel"], 2);
+    const ps = await json(`http://127.0.0.1:${plan.instances[0]!.port}/api/ps`);
+    assert.deepEqual(
+      (ps.models as { name: string }[]).map((m) => m.name),
+      ["llama3.1:8b"],
+    );
     await sup.close();
   });
 });

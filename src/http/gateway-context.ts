@@ -6,6 +6,7 @@ import type { RequestRouter } from "../backend/request-router.js";
 import type { PerformanceTracker } from "../routing/performance-tracker.js";
 import type { RequestSharing } from "./coalescer.js";
 import type { CanaryRouter } from "../routing/canary.js";
+import type { SupervisedFleet } from "../supervisor/gateway-link.js";
 
 /** Shared dependencies of all route modules. */
 export interface GatewayContext {
@@ -26,4 +27,6 @@ export interface GatewayContext {
   sharing?: RequestSharing;
   /** Canary splits ([Traffic] Canary) and the header that keeps a session on one version. */
   canary?: { router: CanaryRouter; sessionHeader: string } | undefined;
+  /** The supervisor of launched instances (serve with GPUs or --provision); adds /fleet/supervisor. */
+  supervisor?: SupervisedFleet | undefined;
 }

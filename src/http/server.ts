@@ -6,6 +6,7 @@ import { registerDashboardRoutes, type DashboardOptions } from "../dashboard/das
 import { GatewayError } from "../errors/catalog.js";
 import type { GatewayMetrics } from "../metrics/gateway-metrics.js";
 import { registerAdminRoutes } from "./admin/admin-routes.js";
+import { registerSupervisorRoutes } from "./admin/supervisor-routes.js";
 import { registerModelConsistencyRoutes } from "./admin/model-consistency-routes.js";
 import { dialectOf, sendError, toGatewayError } from "./dialect.js";
 import type { GatewayContext } from "./gateway-context.js";
@@ -130,6 +131,7 @@ export function buildServer(ctx: GatewayContext, options: ServerOptions): Fastif
   registerOpenAiModelRoutes(app, ctx);
   registerModelAdminRoutes(app, ctx);
   registerAdminRoutes(app, ctx);
+  if (ctx.supervisor) registerSupervisorRoutes(app, ctx.supervisor, ctx.adminAuth);
   registerModelConsistencyRoutes(app, ctx);
   registerDashboardRoutes(app, ctx, options.dashboard);
   return app;

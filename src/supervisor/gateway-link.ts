@@ -7,6 +7,7 @@ import type { Fleet } from "../backend/fleet.js";
 import type { RequestRouter } from "../backend/request-router.js";
 import type { GatewayEvents } from "../http/gateway-events.js";
 import type { TypedEmitter } from "../util/typed-emitter.js";
+import type { SupervisorStats } from "./supervisor-types.js";
 
 /** What the supervisor may ask of the gateway's routing. */
 export interface RoutingControl {
@@ -34,6 +35,10 @@ export interface SupervisedFleet {
   attach(control: RoutingControl): void;
   /** A failed upstream attempt on one of its instances. */
   reportUpstreamFailure(failure: UpstreamFailureReport): void;
+  /** States, restarts, recent output and out-of-memory counters (admin API, metrics, dashboard). */
+  stats(): SupervisorStats;
+  /** Starts a failed instance again; false when no instance by that id is failed. */
+  retry(id: string): boolean;
   close(): Promise<void>;
 }
 
