@@ -81,7 +81,7 @@ export async function startProvisionedFleet(
       ...(emulated ? { extraEnv: emulatedGpuEnv } : {}),
     },
   });
-  if (emulated) logEmulated(o.logger, inventory, plan);
+  if (emulated) logEmulated(o.logger, inventory, plan, o.emulate === true);
   o.logger.info(
     {
       instances: plan.instances.map((i) => ({
@@ -100,12 +100,18 @@ export async function startProvisionedFleet(
   return { supervisor, specs: supervisor.specs(), plan, emulated };
 }
 
-function logEmulated(logger: Logger, inventory: GpuInventoryResult, plan: ProvisionPlan): void {
+function logEmulated(
+  logger: Logger,
+  inventory: GpuInventoryResult,
+  plan: ProvisionPlan,
+  asked: boolean,
+): void {
   const line = "=".repeat(72);
   const gpus = inventory.gpus.map((g) => g.name).join(", ") || "none (CPU)";
+  const why = asked ? "--emulate was given." : "no `ollama` binary on PATH.";
   logger.warn(
     { instances: plan.instances.map((i) => i.id) },
-    `\n${line}\nEMULATED OLLAMA: no \`ollama\` binary on PATH. The planned instances (GPUs: ${gpus})\n` +
+    `\n${line}\nEMULATED OLLAMA: ${why} The planned instances (GPUs: ${gpus})\n` +
       `run as EMULATOR processes playing \`ollama serve\` (fake models, fake text).\n` +
       `Install Ollama, or give its path with --ollama-bin or [Provisioning] OllamaBin.\n${line}`,
   );
