@@ -9,22 +9,21 @@ import { AdmissionQueue } from "../queue/admission-queue.js";
 import { QueueError } from "../queue/queue-error.js";
 import type { QueueStats } from "../queue/types.js";
 import { scoreCandidates } from "../routing/health-score.js";
-import { canHold, residencyOf } from "../routing/model-fit.js";
 import type { PerformanceTracker } from "../routing/performance-tracker.js";
 import { isEligible, type Balancer, type Candidate, type Priority } from "../routing/types.js";
 import type { AffinityInstanceStats, AffinityStore } from "../routing/affinity-store.js";
 import { affinityPick, DEFAULT_AFFINITY_TUNING, type AffinityTuning } from "../routing/kv-affinity.js";
 import { modelAwarePool } from "../routing/model-aware.js";
-import { applyCpuFallback, type CpuFallbackSettings } from "../routing/cpu-fallback.js";
 import type { Precision } from "../routing/model-fit.js";
-import { precisionSupportByName, type PrecisionSupport } from "../gpu/capability-db.js";
+import type { CpuFallbackSettings } from "../routing/cpu-fallback.js";
+import { CandidateBuilder } from "./candidate-builder.js";
 import { chunksToTokens } from "../routing/prompt-fingerprint.js";
 import type { Fleet } from "./fleet.js";
 import type { Instance } from "./instance.js";
 import type { AttemptOutcome, Placement, RouteHints, RouteResult, Router } from "./router-types.js";
 
 /** Requests an instance takes at once when the config does not say (Ollama's own queue holds the rest). */
-export const DEFAULT_INSTANCE_CAPACITY = 4;
+export { DEFAULT_INSTANCE_CAPACITY } from "./candidate-builder.js";
 
 /** Failure kinds that say something about the instance (and so count for health and breaker). */
 const BLAMING = new Set(["connect", "timeout", "reset", "other", "http_5xx", "stream_reset", "malformed"]);
@@ -57,9 +56,17 @@ interface QueueItem {
 export class RequestRouter implements Router {
   readonly queue: AdmissionQueue<QueueItem, Placement>;
   private readonly fleet: Fleet;
+  private readonly builder: CandidateBuilder;
 
   constructor(private readonly options: RequestRouterOptions) {
     this.fleet = options.fleet;
+    this.builder = new CandidateBuilder({
+      perf: options.perf,
+      queueDepth: (model) => this.queue.depthFor(model),
+      modelPrecision: options.modelPrecision,
+      cpuFallback: options.cpuFallback,
+      now: options.now,
+    });
     this.queue = new AdmissionQueue<QueueItem, Placement>({
       maxSize: options.maxQueueSize,
       agingMs: options.agingMs,
@@ -89,74 +96,12 @@ export class RequestRouter implements Router {
    * left out unless CPU fallback applies (src/routing/cpu-fallback.ts).
    */
   candidates(model: string): Candidate[] {
-    const instances = this.fleet.instances();
-    const all = instances.map((i) => this.candidateOf(i, model));
-    const fallback = this.options.cpuFallback;
-    if (!fallback) return all;
-    const cpu = new Set(instances.filter((i) => i.spec.gpuId < 0).map((i) => i.id));
-    if (cpu.size === 0) return all;
-    const size = Math.max(0, ...instances.map((i) => i.modelSizeBytes(model) ?? 0));
-    const applied = applyCpuFallback(all, (id) => cpu.has(id), size, fallback);
-    if (applied.fallback) this.lastCpuFallbackMs = this.options.now();
-    return applied.candidates;
+    return this.builder.candidates(this.fleet.instances(), model);
   }
-
-  /** When a request last could use a CPU instance in fallback (for /fleet/status "degraded"). */
-  private lastCpuFallbackMs: number | undefined;
 
   /** Whether CPU fallback was in use within the last `windowMs`. */
   cpuFallbackActive(windowMs = 60_000): boolean {
-    return this.lastCpuFallbackMs !== undefined && this.options.now() - this.lastCpuFallbackMs < windowMs;
-  }
-
-  private readonly precisionCache = new Map<string, PrecisionSupport | undefined>();
-
-  /** What an instance's GPU computes in, from its name in the capability table; undefined: unknown. */
-  private precisionOf(instance: Instance): PrecisionSupport | undefined {
-    if (instance.spec.gpuId < 0) return undefined;
-    if (!this.precisionCache.has(instance.id)) {
-      this.precisionCache.set(instance.id, precisionSupportByName(instance.spec.name));
-    }
-    return this.precisionCache.get(instance.id);
-  }
-
-  private candidateOf(instance: Instance, model: string): Candidate {
-    const size = instance.modelSizeBytes(model) ?? 0;
-    const precision = this.precisionOf(instance);
-    const limit = instance.spec.memoryLimitBytes;
-    const loaded = instance.isLoaded(model);
-    const residency = loaded
-      ? "hot"
-      : limit === undefined
-        ? "warm"
-        : residencyOf({ loaded, modelSizeBytes: size, freeBytes: limit - instance.loadedBytes() });
-    const breaker = instance.breaker.state;
-    return {
-      id: instance.id,
-      health: instance.health,
-      breaker,
-      breakerTrialAvailable: instance.breaker.trialAvailable,
-      draining: instance.draining || instance.supervisorHold !== undefined,
-      hasModel: instance.hasModel(model) && !instance.blockedModels.has(model),
-      canHoldModel: canHold({
-        modelSizeBytes: size,
-        memoryLimitBytes: limit,
-        requiresPrecision: this.options.modelPrecision?.get(model),
-        supportsFp16: precision?.float16,
-        supportsBf16: precision?.bfloat16,
-        supportsFp8: precision?.fp8,
-      }),
-      inFlight: instance.inFlight,
-      capacity: instance.spec.maxConcurrentRequests ?? DEFAULT_INSTANCE_CAPACITY,
-      // Requests already waiting for this model: the backlog that tells "saturated" from "briefly full".
-      queueDepth: this.queue.depthFor(model),
-      residency,
-      loadPenaltyMs: residency === "hot" ? 0 : this.options.perf.estimateLoadMs(instance.id, size),
-      ttftMs: this.options.perf.ttftMs(instance.id, model),
-      tokensPerSecond: this.options.perf.tokensPerSecond(instance.id, model),
-      errorRate: this.options.perf.errorRate(instance.id),
-      gpuFactor: instance.gpuFactor,
-    };
+    return this.builder.cpuFallbackActive(windowMs);
   }
 
   route(model: string, priority: Priority, exclude: ReadonlySet<string>, hints?: RouteHints): RouteResult {
