@@ -4,6 +4,7 @@
  * every input distinct (so only merging, not coalescing, can help): throughput, latency, upstream calls.
  * (2) N identical deterministic chats at once: upstream calls and wall time.
  */
+import { readFileSync } from "node:fs";
 import { Pool } from "undici";
 import { startEmulatorProcess, startGatewayProcess, type Started } from "./processes.js";
 
@@ -26,6 +27,9 @@ export interface EmbedBurstRow {
   upstreamCalls: number;
   /** Distinct answers among the OK ones (identical chats: 1 when every client got the same). */
   distinctAnswers: number;
+  /** CPU time per request of the gateway, and of the emulators together (from /proc, robust to load). */
+  gatewayCpuMsPerRequest: number;
+  emulatorCpuMsPerRequest: number;
 }
 
 /** Options of the benchmark. */
@@ -78,10 +82,13 @@ export async function benchEmbedBurst(options: EmbedBurstOptions): Promise<Embed
       );
       return all.reduce((a, b) => a + b, 0);
     };
-    // Load both models on both instances (through the gateway that spreads calls without sharing).
+    // Load both models on both instances, and warm both gateways up (JIT) before measuring.
     for (let i = 0; i < 4; i++) {
       await closedLoop(gateways.off.url, "/api/embed", 2, 2, (n) => embedBody(`warm ${i} ${n}`));
       await closedLoop(gateways.off.url, "/api/chat", 2, 2, () => chatBody(`warm ${i}`, 1));
+    }
+    for (const g of [gateways.on, gateways.off]) {
+      await closedLoop(g.url, "/api/embed", 16, 300, (n) => embedBody(`warm-up sentence ${n}`));
     }
 
     const rows: EmbedBurstRow[] = [];
@@ -93,6 +100,7 @@ export async function benchEmbedBurst(options: EmbedBurstOptions): Promise<Embed
         const base = seq;
         seq += options.requestsPerCell;
         const before = await upstream();
+        const cpuBefore = cpuMs([gateways[sharing]], emulators);
         const r = await closedLoop(
           gateways[sharing].url,
           "/api/embed",
@@ -100,6 +108,7 @@ export async function benchEmbedBurst(options: EmbedBurstOptions): Promise<Embed
           options.requestsPerCell,
           (n) => embedBody(`short sentence number ${base + n} to embed`),
         );
+        const cpu = cpuMs([gateways[sharing]], emulators);
         const row: EmbedBurstRow = {
           workload: "embed",
           sharing,
@@ -107,6 +116,8 @@ export async function benchEmbedBurst(options: EmbedBurstOptions): Promise<Embed
           ...r,
           upstreamCalls: (await upstream()) - before,
           distinctAnswers: r.distinct,
+          gatewayCpuMsPerRequest: (cpu.gateway - cpuBefore.gateway) / r.requests,
+          emulatorCpuMsPerRequest: (cpu.emulators - cpuBefore.emulators) / r.requests,
         };
         rows.push(row);
         options.log(
@@ -118,7 +129,9 @@ export async function benchEmbedBurst(options: EmbedBurstOptions): Promise<Embed
       for (const sharing of ["on", "off"] as const) {
         const body = chatBody(`identical question ${n}`, 32);
         const before = await upstream();
+        const cpuBefore = cpuMs([gateways[sharing]], emulators);
         const r = await closedLoop(gateways[sharing].url, "/api/chat", n, n, () => body);
+        const cpu = cpuMs([gateways[sharing]], emulators);
         const row: EmbedBurstRow = {
           workload: "identical-chat",
           sharing,
@@ -126,6 +139,8 @@ export async function benchEmbedBurst(options: EmbedBurstOptions): Promise<Embed
           ...r,
           upstreamCalls: (await upstream()) - before,
           distinctAnswers: r.distinct,
+          gatewayCpuMsPerRequest: (cpu.gateway - cpuBefore.gateway) / r.requests,
+          emulatorCpuMsPerRequest: (cpu.emulators - cpuBefore.emulators) / r.requests,
         };
         rows.push(row);
         options.log(
@@ -137,6 +152,19 @@ export async function benchEmbedBurst(options: EmbedBurstOptions): Promise<Embed
   } finally {
     await Promise.all(started.reverse().map((s) => s.stop()));
   }
+}
+
+/** CPU time (user + system, ms) the processes have used so far, read from /proc/<pid>/stat. */
+function cpuMs(gateways: Started[], emulators: Started[]): { gateway: number; emulators: number } {
+  const of = (p: Started): number => {
+    if (p.pid === undefined) return 0;
+    // Fields after the command name: state is field 3, utime 14 and stime 15 (clock ticks of 10 ms).
+    const stat = readFileSync(`/proc/${p.pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  };
+  const sum = (ps: Started[]): number => ps.reduce((n, p) => n + of(p), 0);
+  return { gateway: sum(gateways), emulators: sum(emulators) };
 }
 
 function embedBody(input: string): string {
@@ -160,9 +188,7 @@ async function closedLoop(
   total: number,
   body: (n: number) => string,
 ): Promise<
-  Omit<EmbedBurstRow, "workload" | "sharing" | "concurrency" | "upstreamCalls" | "distinctAnswers"> & {
-    distinct: number;
-  }
+  Pick<EmbedBurstRow, "requests" | "errors" | "seconds" | "rps" | "p50Ms" | "p99Ms"> & { distinct: number }
 > {
   const pool = new Pool(url, { connections: concurrency, pipelining: 1, keepAliveTimeout: 30_000 });
   const latencies: number[] = [];
@@ -206,26 +232,29 @@ async function closedLoop(
 /** Markdown tables of the rows, with the on/off ratios of the same run. */
 export function embedBurstMarkdown(rows: EmbedBurstRow[]): string {
   const out = [
-    "| c | sharing | req/s | p50 ms | p99 ms | upstream calls | inputs per call | req/s on ÷ off | errors |",
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    "| c | sharing | req/s | p50 ms | p99 ms | upstream calls | inputs per call | CPU ms/req gateway | CPU ms/req emulators | req/s on ÷ off | CPU/req off ÷ on | errors |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
   ];
   for (const r of rows.filter((x) => x.workload === "embed")) {
     const off = rows.find(
       (x) => x.workload === "embed" && x.sharing === "off" && x.concurrency === r.concurrency,
     );
-    const ratio = r.sharing === "on" && off ? (r.rps / off.rps).toFixed(2) : "";
+    const on = r.sharing === "on" && off;
+    const cpu = (x: EmbedBurstRow): number => x.gatewayCpuMsPerRequest + x.emulatorCpuMsPerRequest;
+    const ratio = on ? (r.rps / off.rps).toFixed(2) : "";
+    const cpuRatio = on ? (cpu(off) / Math.max(1e-9, cpu(r))).toFixed(2) : "";
     out.push(
-      `| ${r.concurrency} | ${r.sharing} | ${r.rps.toFixed(0)} | ${r.p50Ms.toFixed(1)} | ${r.p99Ms.toFixed(1)} | ${r.upstreamCalls} | ${(r.requests / Math.max(1, r.upstreamCalls)).toFixed(1)} | ${ratio} | ${r.errors} |`,
+      `| ${r.concurrency} | ${r.sharing} | ${r.rps.toFixed(0)} | ${r.p50Ms.toFixed(1)} | ${r.p99Ms.toFixed(1)} | ${r.upstreamCalls} | ${(r.requests / Math.max(1, r.upstreamCalls)).toFixed(1)} | ${r.gatewayCpuMsPerRequest.toFixed(3)} | ${r.emulatorCpuMsPerRequest.toFixed(3)} | ${ratio} | ${cpuRatio} | ${r.errors} |`,
     );
   }
   out.push(
     "",
-    "| identical chats | sharing | upstream calls | wall s | distinct answers | errors |",
-    "| --- | --- | --- | --- | --- | --- |",
+    "| identical chats | sharing | upstream calls | wall s | distinct answers | CPU ms/req gateway + emulators | errors |",
+    "| --- | --- | --- | --- | --- | --- | --- |",
   );
   for (const r of rows.filter((x) => x.workload === "identical-chat")) {
     out.push(
-      `| ${r.concurrency} | ${r.sharing} | ${r.upstreamCalls} | ${r.seconds.toFixed(2)} | ${r.distinctAnswers} | ${r.errors} |`,
+      `| ${r.concurrency} | ${r.sharing} | ${r.upstreamCalls} | ${r.seconds.toFixed(2)} | ${r.distinctAnswers} | ${(r.gatewayCpuMsPerRequest + r.emulatorCpuMsPerRequest).toFixed(2)} | ${r.errors} |`,
     );
   }
   return out.join("\n");

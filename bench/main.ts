@@ -22,7 +22,7 @@ const BENCHES: Record<string, () => Promise<{ json: unknown; markdown: string }>
   },
   async "embed-burst"() {
     const rows = await benchEmbedBurst({
-      concurrencies: [1, 16, 64, 256],
+      concurrencies: (process.env.BENCH_CONCURRENCIES ?? "1,16,64,256").split(",").map(Number),
       requestsPerCell: Number(process.env.BENCH_REQUESTS ?? 3000),
       identicalChats: [16, 64],
       log: (l) => process.stderr.write(`${l}\n`),

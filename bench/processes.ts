@@ -11,6 +11,8 @@ import { createInterface } from "node:readline";
 export interface Started {
   url: string;
   port: number;
+  /** The process id (to read its CPU time from /proc). */
+  pid?: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -60,7 +62,7 @@ export async function startEmulatorProcess(
     },
   );
   const url = await waitForLine(child, (m) => (m.msg === "listening" ? String(m.url) : undefined));
-  return { url, port: Number(new URL(url).port), stop: stopper(child) };
+  return { url, port: Number(new URL(url).port), pid: child.pid, stop: stopper(child) };
 }
 
 /** Extra keys of one gpu_instances entry (the seed's YAML), by the instance's position. */
@@ -112,7 +114,7 @@ export async function startGatewayProcess(
   );
   const url = `http://127.0.0.1:${port}`;
   await waitForHttp(`${url}/healthz`, child);
-  return { url, port, stop: stopper(child) };
+  return { url, port, pid: child.pid, stop: stopper(child) };
 }
 
 async function waitForHttp(url: string, child: ChildProcess): Promise<void> {

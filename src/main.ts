@@ -159,7 +159,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     embedMerging: lb.enableBatchProcessing,
     maxMergedInputs: gw.maxMergedEmbedInputs,
     batchWindowMs: lb.batchWindowMs,
-    lanes: (model) => fleet.instances().filter((i) => i.health !== "unhealthy" && i.hasModel(model)).length,
+    // Two calls per instance: one running and the next already queued there, so no instance idles
+    // between merged calls while the gateway splits an answer and sends the next batch.
+    lanes: (model) =>
+      2 * fleet.instances().filter((i) => i.health !== "unhealthy" && i.hasModel(model)).length,
   });
   ctx.sharing = sharing;
 

@@ -155,13 +155,13 @@ export class CapturedResponse extends EventEmitter implements ResponseSink {
   }
 
   write(chunk: string | Buffer): boolean {
-    this.chunks.push(Buffer.from(chunk));
+    this.chunks.push(typeof chunk === "string" ? Buffer.from(chunk) : chunk);
     return true;
   }
 
   end(chunk?: string | Buffer): this {
     if (this.finished || this.broken) return this;
-    if (chunk !== undefined) this.chunks.push(Buffer.from(chunk));
+    if (chunk !== undefined) this.chunks.push(typeof chunk === "string" ? Buffer.from(chunk) : chunk);
     this.finished = true;
     this.emit("close");
     this.settle();
