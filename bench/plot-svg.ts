@@ -43,9 +43,11 @@ const label = (v: number): string =>
 
 /** Renders the plot as a standalone SVG document. */
 export function linePlotSvg(p: LinePlot): string {
-  const width = p.width ?? 640;
+  const longest = Math.max(0, ...p.series.map((s) => s.name.length));
+  // Room for the legend: about 7 px per character of the longest name.
+  const m = { left: 64, right: 50 + 7 * longest, top: 36, bottom: 48 };
+  const width = p.width ?? 470 + m.right;
   const height = p.height ?? 400;
-  const m = { left: 64, right: 170, top: 36, bottom: 48 };
   const plotW = width - m.left - m.right;
   const plotH = height - m.top - m.bottom;
   const pts = p.series.flatMap((s) => s.points).filter(([, y]) => Number.isFinite(y) && (!p.logY || y > 0));
