@@ -120,7 +120,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const unlinkSupervisor =
     options.supervisor && linkSupervisor(options.supervisor, { fleet, router, events });
   let requestSeq = 0;
-  const metrics = new GatewayMetrics(fleet, events, router);
+  const metrics = new GatewayMetrics(fleet, events, router, { supervisor: options.supervisor });
   const ctx: GatewayContext = {
     fleet,
     router,

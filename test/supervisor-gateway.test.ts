@@ -174,6 +174,15 @@ describe("Supervisor behind the gateway", () => {
     assert.equal(admin.oom.detectedTotal, 3);
     const refused = await fetch(`${gateway.url}/fleet/instances/${id}/restart`, { method: "POST" });
     assert.equal(refused.status, 409);
+    // And so do the metrics.
+    const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
+    assert.match(metrics, /ollama_fleet_oom_recoveries_total\{action="reduce-parallel"\} 2\n/);
+    assert.match(metrics, new RegExp(`ollama_fleet_instance_restarts_total\\{instance="${id}"\\} 2\\n`));
+    assert.match(metrics, new RegExp(`ollama_fleet_supervised_parallel_slots\\{instance="${id}"\\} 1\\n`));
+    assert.match(
+      metrics,
+      new RegExp(`ollama_fleet_supervised_instance_state\\{instance="${id}",state="ready"\\} 1\\n`),
+    );
   });
 
   it("moves a model that does not fit on one slot to the instance with the most free memory", async () => {

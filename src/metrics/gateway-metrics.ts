@@ -8,6 +8,8 @@ import type { TypedEmitter } from "../util/typed-emitter.js";
 import { registerFleetMetrics, type PromptCacheStats } from "./fleet-metrics.js";
 import { registerGpuMetrics } from "./gpu-metrics.js";
 import { registerModelDriftMetrics } from "./model-drift-metrics.js";
+import { registerSupervisorMetrics } from "./supervisor-metrics.js";
+import type { SupervisorStats } from "../supervisor/supervisor-types.js";
 import { errorsCounter, registerRequestMetrics } from "./request-metrics.js";
 
 /** Sources of metrics that are not events; each may be attached later (the GPU monitor starts after us). */
@@ -16,6 +18,8 @@ export interface MetricsSources {
   gpus?: { stats(): GpuMonitorStats } | undefined;
   /** Measured prompt-cache counters per instance (KV affinity). */
   promptCache?: (() => readonly PromptCacheStats[]) | undefined;
+  /** The supervisor of provisioned instances, when the gateway started them. */
+  supervisor?: { stats(): SupervisorStats } | undefined;
 }
 
 /** One registry per gateway, subscribed to its events; `close()` unsubscribes. */
@@ -46,6 +50,7 @@ export class GatewayMetrics {
     );
     registerGpuMetrics(this.registry, () => this.sources.gpus?.stats());
     registerModelDriftMetrics(this.registry, fleet);
+    registerSupervisorMetrics(this.registry, () => this.sources.supervisor?.stats());
   }
 
   /** Attaches (or detaches, with undefined) the GPU monitor whose readings the GPU metrics show. */
