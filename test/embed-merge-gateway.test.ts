@@ -36,12 +36,14 @@ function vectorBytes(path: string, text: string): string {
 }
 
 /**
- * A request long enough (about 1.5 s on the slow card) to keep the model's only lane busy while the
- * test's other requests arrive, even on a loaded machine; the window is long, so they wait for the lane.
+ * Requests long enough (about 1.5 s each on the slow card) to keep both of the model's lanes busy (the
+ * gateway lets two calls per instance through before it starts to collect) while the test's other
+ * requests arrive, even on a loaded machine; the window is long, so those wait for a lane.
  */
-function holdLane(base: string, extra: Json = {}): Promise<Answer> {
-  const input = Array.from({ length: 200 }, (_, i) => `lane${i}`).join(" ");
-  return call(base, "/api/embed", { model: MODEL, input, ...extra });
+async function holdLanes(base: string, extra: Json = {}): Promise<number[]> {
+  const input = (n: number): string => Array.from({ length: 200 }, (_, i) => `lane${n}x${i}`).join(" ");
+  const held = [0, 1].map((n) => call(base, "/api/embed", { model: MODEL, input: input(n), ...extra }));
+  return (await Promise.all(held)).map((a) => a.status);
 }
 
 function promptTokens(path: string, json: Json): number {
@@ -80,11 +82,11 @@ describe("embedding merging", () => {
       ["/api/embed", { model: MODEL, input: ["a <tagged> & escaped input"], extra_field: 1 }],
     ];
     // The first request takes the model's only lane; the others arrive while it runs and collect.
-    const blocker = holdLane(fleet.url);
+    const blockers = holdLanes(fleet.url);
     await new Promise((r) => setTimeout(r, 20));
     const merged = await Promise.all(members.map(([path, body]) => call(fleet.url, path, body)));
-    assert.equal((await blocker).status, 200);
-    assert.equal(await upstream("/api/embed"), 2, "the blocker, then one merged call");
+    assert.deepEqual(await blockers, [200, 200]);
+    assert.equal(await upstream("/api/embed"), 3, "the two lane holders, then one merged call");
     assert.equal(await upstream("/v1/embeddings"), 0);
     assert.deepEqual(
       merges.map((m) => [m.members, m.inputs, m.uniqueInputs, m.outcome]),
@@ -120,13 +122,13 @@ describe("embedding merging", () => {
   });
 
   it("embeds an input shared by two requests once and gives it to both", async () => {
-    const blocker = holdLane(fleet.url);
+    const blockers = holdLanes(fleet.url);
     await new Promise((r) => setTimeout(r, 5));
     const [x, y] = await Promise.all([
       call(fleet.url, "/api/embed", { model: MODEL, input: ["alpha", "shared words"] }),
       call(fleet.url, "/api/embed", { model: MODEL, input: ["shared words", "omega"] }),
     ]);
-    await blocker;
+    await blockers;
     assert.deepEqual(
       merges.map((m) => [m.inputs, m.uniqueInputs]),
       [[4, 3]],
@@ -155,7 +157,7 @@ describe("embedding merging", () => {
   it("fails only the member whose input Ollama rejects; the others still get their vectors", async () => {
     const settings = { truncate: false, options: { num_ctx: 256 } };
     const long = Array.from({ length: 300 }, (_, i) => `word${i}`).join(" ");
-    const blocker = holdLane(fleet.url, settings);
+    const blockers = holdLanes(fleet.url, settings);
     await new Promise((r) => setTimeout(r, 5));
     const bodies = [
       { model: MODEL, input: "short one", ...settings },
@@ -163,7 +165,7 @@ describe("embedding merging", () => {
       { model: MODEL, input: ["short two"], ...settings },
     ];
     const got = await Promise.all(bodies.map((b) => call(fleet.url, "/api/embed", b)));
-    assert.equal((await blocker).status, 200);
+    assert.deepEqual(await blockers, [200, 200]);
     assert.deepEqual(
       got.map((g) => g.status),
       [200, 400, 200],
@@ -181,7 +183,7 @@ describe("embedding merging", () => {
   });
 
   it("drops a client that leaves while waiting, and still answers the others of its batch", async () => {
-    const blocker = holdLane(fleet.url);
+    const blockers = holdLanes(fleet.url);
     await new Promise((r) => setTimeout(r, 5));
     const leaving = new AbortController();
     const gone = call(fleet.url, "/api/embed", { model: MODEL, input: "I will leave" }, leaving.signal).catch(
@@ -195,7 +197,7 @@ describe("embedding merging", () => {
     leaving.abort();
     assert.ok((await gone) instanceof Error);
     const answers = await Promise.all(stay);
-    await blocker;
+    await blockers;
     assert.deepEqual(
       answers.map((a) => a.status),
       [200, 200],
