@@ -103,6 +103,8 @@ describe("request coalescing", () => {
     };
     assert.equal(status.sharing.coalescing.enabled, true);
     assert.ok(status.sharing.coalescing.sharedCalls >= 1 && status.sharing.coalescing.joins >= 5);
+    const metrics = await (await fetch(`${fleet.url}/metrics`)).text();
+    assert.match(metrics, /ollama_fleet_coalesced_requests_total\{endpoint="chat",model="[^"]+"\} 5\n/);
     const ids = new Set(answers.map((a) => a.r.headers.get("x-request-id")));
     assert.equal(ids.size, 6, "each client keeps its own request id");
     const contents = answers.map((a) => (a.j.message as Json).content);

@@ -88,6 +88,9 @@ describe("embedding merging", () => {
     assert.deepEqual(await blockers, [200, 200]);
     assert.equal(await upstream("/api/embed"), 3, "the two lane holders, then one merged call");
     assert.equal(await upstream("/v1/embeddings"), 0);
+    const metrics = await (await fetch(`${fleet.url}/metrics`)).text();
+    assert.match(metrics, /ollama_fleet_embed_merged_calls_total\{model="[^"]+",outcome="split"\} 1\n/);
+    assert.match(metrics, /ollama_fleet_embed_merged_requests_total\{model="[^"]+"\} 6\n/);
     assert.deepEqual(
       merges.map((m) => [m.members, m.inputs, m.uniqueInputs, m.outcome]),
       [[6, 9, 9, "split"]],

@@ -9,6 +9,7 @@ import { registerFleetMetrics, type PromptCacheStats } from "./fleet-metrics.js"
 import { registerGpuMetrics } from "./gpu-metrics.js";
 import { registerModelDriftMetrics } from "./model-drift-metrics.js";
 import { registerSupervisorMetrics } from "./supervisor-metrics.js";
+import { registerSharingMetrics } from "./sharing-metrics.js";
 import type { SupervisorStats } from "../supervisor/supervisor-types.js";
 import { errorsCounter, registerRequestMetrics } from "./request-metrics.js";
 
@@ -46,6 +47,7 @@ export class GatewayMetrics {
       fleet.get(instanceId)?.isLoaded(model) ?? false;
     this.unsubscribe.push(
       ...registerRequestMetrics(this.registry, events, errors, resident),
+      ...registerSharingMetrics(this.registry, events),
       ...registerFleetMetrics(this.registry, fleet, router, errors, () => this.sources.promptCache?.() ?? []),
     );
     registerGpuMetrics(this.registry, () => this.sources.gpus?.stats());
