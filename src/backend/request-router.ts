@@ -6,13 +6,19 @@
  */
 import { GatewayError } from "../errors/catalog.js";
 import { AdmissionQueue } from "../queue/admission-queue.js";
+import { systemClock, type Clock } from "../queue/clock.js";
 import { QueueError } from "../queue/queue-error.js";
 import type { QueueStats } from "../queue/types.js";
 import { scoreCandidates } from "../routing/health-score.js";
 import type { PerformanceTracker } from "../routing/performance-tracker.js";
 import { isEligible, type Balancer, type Candidate, type Priority } from "../routing/types.js";
 import type { AffinityInstanceStats, AffinityStore } from "../routing/affinity-store.js";
-import { affinityPick, DEFAULT_AFFINITY_TUNING, type AffinityTuning } from "../routing/kv-affinity.js";
+import {
+  affinityPick,
+  DEFAULT_AFFINITY_TUNING,
+  holderToWaitFor,
+  type AffinityTuning,
+} from "../routing/kv-affinity.js";
 import { modelAwarePool } from "../routing/model-aware.js";
 import type { Precision } from "../routing/model-fit.js";
 import type { CpuFallbackSettings } from "../routing/cpu-fallback.js";
@@ -38,6 +44,8 @@ export interface RequestRouterOptions {
   /** Waiting this long promotes a queued request one priority step. */
   agingMs: number;
   now: () => number;
+  /** Clock of the admission queue (timeouts, waits); the system clock by default. */
+  clock?: Clock | undefined;
   /** KV-cache affinity (EnableKvCacheSharing); undefined when off. */
   affinity?: AffinityStore | undefined;
   affinityTuning?: AffinityTuning;
@@ -50,6 +58,9 @@ export interface RequestRouterOptions {
 interface QueueItem {
   exclude: ReadonlySet<string>;
   hints: RouteHints | undefined;
+  /** The instance holding this request's prefix, worth waiting for until `affinityWaitMs` in the queue. */
+  affinityTarget: string | undefined;
+  affinityWaitMs: number;
 }
 
 /** The Router the proxy uses; `close()` rejects queued requests. */
@@ -67,12 +78,19 @@ export class RequestRouter implements Router {
       cpuFallback: options.cpuFallback,
       now: options.now,
     });
+    const clock = options.clock ?? systemClock();
     this.queue = new AdmissionQueue<QueueItem, Placement>({
+      clock,
       maxSize: options.maxQueueSize,
       agingMs: options.agingMs,
-      place: (w) => this.tryPlace(w.model, w.priority, w.item.exclude, w.item.hints),
-      placementKey: (w) =>
-        w.item.exclude.size === 0 ? w.model : `${w.model}|${[...w.item.exclude].join(",")}`,
+      place: (w) =>
+        this.tryPlace(w.model, w.priority, w.item.exclude, w.item.hints, clock.now() - w.enqueuedAtMs),
+      // Waiters that can go to the same instances share a key: one refusal in a pump round stands for all.
+      placementKey: (w) => {
+        const base = w.item.exclude.size === 0 ? w.model : `${w.model}|${[...w.item.exclude].join(",")}`;
+        const waiting = w.item.affinityTarget && clock.now() - w.enqueuedAtMs < w.item.affinityWaitMs;
+        return waiting ? `${base}|for:${w.item.affinityTarget}` : base;
+      },
     });
     // Capacity may have appeared: a recovered instance, a closed breaker, fresh inventory.
     this.fleet.events.on("instance-health", () => this.queue.pump());
@@ -139,7 +157,7 @@ export class RequestRouter implements Router {
       const waiting = this.queue.enqueue({
         model,
         priority,
-        item: { exclude, hints },
+        item: { exclude, hints, ...this.holderFor(model, exclude, hints) },
         timeoutMs: this.options.queueTimeoutMs,
         signal,
       });
@@ -158,11 +176,36 @@ export class RequestRouter implements Router {
   }
 
   /** Picks and claims an instance, or undefined when none may take the request now. */
+  /**
+   * The instance holding a useful prefix of the request (running the model, able to take it once a slot
+   * frees), and how long waiting for it is worth: the prefill time the hit saves.
+   */
+  private holderFor(
+    model: string,
+    exclude: ReadonlySet<string>,
+    hints: RouteHints | undefined,
+    candidates: readonly Candidate[] = this.candidates(model).filter((c) => !exclude.has(c.id)),
+  ): { affinityTarget: string | undefined; affinityWaitMs: number } {
+    const affinity = this.options.affinity;
+    const hashes = hints?.fingerprint?.hashes;
+    if (!affinity || !hashes || hashes.length === 0) return { affinityTarget: undefined, affinityWaitMs: 0 };
+    const holders = candidates.filter((c) => c.residency === "hot" && isEligible({ ...c, inFlight: 0 }));
+    const views = new Map(
+      holders.map((c) => [c.id, affinity.view(c.id, model, this.sizing(c), hashes)] as const),
+    );
+    const tuning = this.options.affinityTuning ?? DEFAULT_AFFINITY_TUNING;
+    const holder = holderToWaitFor(holders, views, hashes.length, tuning);
+    if (!holder) return { affinityTarget: undefined, affinityWaitMs: 0 };
+    const waitMs = affinity.prefillMs(holder.id, model, chunksToTokens(holder.matchChunks));
+    return { affinityTarget: holder.id, affinityWaitMs: waitMs };
+  }
+
   private tryPlace(
     model: string,
     priority: Priority,
     exclude: ReadonlySet<string>,
     hints: RouteHints | undefined,
+    waitedMs = 0,
   ): Placement | undefined {
     const candidates = this.candidates(model).filter((c) => !exclude.has(c.id));
     let id = this.options.balancer.pick(candidates, { model, priority });
@@ -171,6 +214,15 @@ export class RequestRouter implements Router {
     let decision: ReturnType<typeof affinityPick>;
     if (affinity && fingerprint && fingerprint.hashes.length > 0) {
       const pool = modelAwarePool(candidates);
+      // The instance holding the prefix is only full: wait for it while the wait costs less than a miss.
+      const holder = this.holderFor(model, exclude, hints, candidates);
+      if (
+        holder.affinityTarget !== undefined &&
+        !pool.some((c) => c.id === holder.affinityTarget) &&
+        waitedMs < holder.affinityWaitMs
+      ) {
+        return undefined;
+      }
       const views = new Map(
         pool.map((c) => [c.id, affinity.view(c.id, model, this.sizing(c), fingerprint.hashes)] as const),
       );

@@ -55,6 +55,9 @@ const zero = (): AffinityCounters => ({
   measuredCachedTokens: 0,
 });
 
+/** Prefill speed assumed before any is measured, tokens per ms (2,000 tokens/s: a mid-range GPU, 8B model). */
+export const DEFAULT_PREFILL_TOKENS_PER_MS = 2;
+
 /** Weight of the newest sample in the prefill-rate EWMA. */
 const RATE_ALPHA = 0.3;
 
@@ -140,6 +143,12 @@ export class AffinityStore {
     c.measuredPromptTokens += promptEvalCount;
     c.measuredCachedTokens += cached;
     return cached;
+  }
+
+  /** Time a cache hit of `tokens` saves on this instance × model: their prefill at the calibrated speed, ms. */
+  prefillMs(id: string, model: string, tokens: number): number {
+    const rate = this.prefillRate.get(id)?.get(model) ?? DEFAULT_PREFILL_TOKENS_PER_MS;
+    return tokens / rate;
   }
 
   /** Forgets what an instance holds for models no longer loaded there (or everything when it restarted). */

@@ -5,6 +5,9 @@
  *    take the one whose index holds the longest prefix (ties: lower load, then the balancer's pick). If it
  *    holds at least `minMatchRatio` of the prompt, it wins, unless its load ratio exceeds the least-loaded
  *    member's by more than `imbalanceThreshold` (the balance guard, after SGLang): then the balancer picks.
+ * 0. Waiting for the holder: when the instance holding a useful prefix is merely full, the request waits for
+ *    it (in the admission queue) rather than prefilling elsewhere, for at most the prefill time the hit saves
+ *    (`holderToWaitFor` picks it; the router applies the time limit).
  * 2. New session (no useful match): the balancer's pick, unless that instance already holds as many live
  *    sequences as it has slots while another pool member has room: then the one with the most room, so a new
  *    conversation does not evict a live one's cache (keep no more live sessions on an instance than slots).
@@ -92,4 +95,23 @@ export function affinityPick(
       return { id: roomiest.id, reason: "session-spread", matchChunks: view(roomiest).matchChunks };
   }
   return { ...fallback, reason: "balancer" };
+}
+
+/**
+ * The instance worth waiting for: among `holders` (instances running the model that could take the request
+ * once a slot frees), the one holding the longest prefix, when that prefix is a useful match. Undefined
+ * when none holds one.
+ */
+export function holderToWaitFor(
+  holders: readonly Candidate[],
+  views: ReadonlyMap<string, AffinityView>,
+  promptChunks: number,
+  tuning: AffinityTuning = DEFAULT_AFFINITY_TUNING,
+): { id: string; matchChunks: number } | undefined {
+  let best: { id: string; matchChunks: number } | undefined;
+  for (const c of holders) {
+    const m = views.get(c.id)?.matchChunks ?? 0;
+    if (m > (best?.matchChunks ?? 0)) best = { id: c.id, matchChunks: m };
+  }
+  return best && best.matchChunks >= tuning.minMatchRatio * promptChunks ? best : undefined;
 }

@@ -1,0 +1,115 @@
+import assert from "node:assert/strict";
+import { describe, it, type TestContext } from "node:test";
+import { Fleet } from "../src/backend/fleet.js";
+import { RequestRouter } from "../src/backend/request-router.js";
+import type { Placement } from "../src/backend/router-types.js";
+import { AffinityStore } from "../src/routing/affinity-store.js";
+import { PerformanceTracker } from "../src/routing/performance-tracker.js";
+import { fingerprintText } from "../src/routing/prompt-fingerprint.js";
+import { createBalancer } from "../src/routing/registry.js";
+import { ManualClock } from "./helpers/manual-clock.js";
+
+const MODEL = "llama3.2:1b";
+const doc = (seed: string, chars: number) =>
+  `${seed} `.repeat(Math.ceil(chars / (seed.length + 1))).slice(0, chars);
+
+/** Two idle one-slot instances running MODEL (never started: nothing is called), a router with affinity. */
+function rig(t: TestContext) {
+  const clock = new ManualClock(1_000);
+  const fleet = new Fleet({
+    specs: ["a", "b"].map((id, i) => ({
+      id,
+      name: `instance ${id}`,
+      url: `http://127.0.0.1:${9 + i}`,
+      gpuId: i,
+      memoryLimitBytes: undefined,
+      models: [],
+      maxConcurrentRequests: 1,
+    })),
+    refreshIntervalMs: 60_000,
+    checkTimeoutMs: 1000,
+    healthCheckIntervalMs: 60_000,
+    connectTimeoutMs: 1000,
+    guard: {
+      unhealthyThreshold: 3,
+      healthyThreshold: 2,
+      breakerEnabled: true,
+      breakerThreshold: 5,
+      breakerResetMs: 60_000,
+    },
+    now: clock.now,
+  });
+  const tag = { name: MODEL, model: MODEL, size: 1.3e9, digest: "d", modified_at: "", details: {} };
+  const ps = { name: MODEL, model: MODEL, size: 1.5e9, size_vram: 1.5e9, digest: "d", expires_at: "" };
+  for (const i of fleet.instances()) {
+    i.setInventory([tag] as never, [ps] as never);
+    i.healthTracker.recordSuccess("active");
+  }
+  const router = new RequestRouter({
+    fleet,
+    balancer: createBalancer("RoundRobin", { now: clock.now, random: () => 0 }),
+    perf: new PerformanceTracker({ now: clock.now }),
+    maxQueueSize: 8,
+    queueTimeoutMs: 60_000,
+    agingMs: 10_000,
+    now: clock.now,
+    clock,
+    affinity: new AffinityStore(30),
+  });
+  t.after(async () => {
+    router.close();
+    await fleet.close();
+  });
+  return { clock, fleet, router };
+}
+
+const ok = { ok: true };
+
+describe("waiting for the instance that holds the prefix", () => {
+  it("a conversation waits for its busy instance rather than prefilling elsewhere, then gets it", async (t) => {
+    const { router } = rig(t);
+    // 8,000 characters ≈ 2,000 tokens ≈ 1 s of prefill saved at the default 2 tokens/ms.
+    const turn1 = { fingerprint: fingerprintText(doc("session", 8000)) };
+    const first = router.route(MODEL, "normal", new Set(), turn1);
+    assert.equal(first.kind, "placed");
+    const home = (first as { placement: Placement }).placement;
+    home.release(ok);
+    // Someone else takes the home instance's only slot.
+    const other = router.route(MODEL, "normal", new Set(), {
+      fingerprint: fingerprintText(doc("other", 8000)),
+    });
+    assert.equal(other.kind, "placed");
+    const busy = (other as { placement: Placement }).placement;
+    assert.notEqual(busy.instance.id, home.instance.id, "a new session goes to the instance without one");
+    busy.release(ok);
+    const occupy = router.route(MODEL, "normal", new Set(), turn1);
+    assert.equal((occupy as { placement: Placement }).placement.instance.id, home.instance.id);
+
+    const turn2 = { fingerprint: fingerprintText(doc("session", 8000) + doc(" next question", 600)) };
+    assert.equal(router.route(MODEL, "normal", new Set(), turn2).kind, "full", "it waits although b is idle");
+    const waiting = router.admit(MODEL, "normal", new Set(), new AbortController().signal, turn2);
+    (occupy as { placement: Placement }).placement.release(ok);
+    const admitted = await waiting;
+    assert.equal(admitted.kind, "placed");
+    assert.equal((admitted as { placement: Placement }).placement.instance.id, home.instance.id);
+  });
+
+  it("gives up waiting once the wait would cost more than the prefill it saves", async (t) => {
+    const { router, clock } = rig(t);
+    const turn1 = { fingerprint: fingerprintText(doc("session", 8000)) };
+    const first = router.route(MODEL, "normal", new Set(), turn1) as { placement: Placement };
+    const homeId = first.placement.instance.id;
+    const turn2 = { fingerprint: fingerprintText(doc("session", 8000) + doc(" next", 600)) };
+    const waiting = router.admit(MODEL, "normal", new Set(), new AbortController().signal, turn2);
+    clock.advance(500);
+    router.queue.pump();
+    let settled = false;
+    void waiting.then(() => (settled = true));
+    await Promise.resolve();
+    assert.equal(settled, false, "half a second is less than the ~1 s the hit saves");
+    clock.advance(1_000);
+    router.queue.pump();
+    const admitted = (await waiting) as { placement: Placement };
+    assert.notEqual(admitted.placement.instance.id, homeId);
+  });
+});
