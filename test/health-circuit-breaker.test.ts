@@ -107,6 +107,26 @@ describe("CircuitBreaker", () => {
     );
   });
 
+  it("reset() closes an open breaker at once, with its reason, and forgets the failures", () => {
+    const { breaker, events } = setup({ threshold: 2 });
+    breaker.onFailure("connection refused");
+    breaker.onFailure("connection refused");
+    assert.equal(breaker.state, "open");
+    breaker.reset("instance restarted and ready");
+    assert.equal(breaker.state, "closed");
+    assert.equal(breaker.tryAcquire(), true);
+    assert.deepEqual(
+      events.map((e) => [e.to, e.reason]),
+      [
+        ["open", "2 consecutive failures; last: connection refused"],
+        ["closed", "instance restarted and ready"],
+      ],
+    );
+    // One new failure does not re-open it: the count started again.
+    breaker.onFailure("HTTP 500");
+    assert.equal(breaker.state, "closed");
+  });
+
   it("release() outside half-open changes nothing", () => {
     const { breaker, events } = setup({ threshold: 1 });
     breaker.release();

@@ -130,6 +130,18 @@ export class CircuitBreaker {
     // Open: a late failure of a request admitted earlier must not push the reset time back.
   }
 
+  /**
+   * Closes the breaker because what it guarded against is known to be gone (e.g. the instance was restarted
+   * and answered its readiness and health checks): waiting out the reset period would only idle it.
+   */
+  reset(reason: string): void {
+    this.refresh();
+    this.failures = 0;
+    this.trialOut = false;
+    this.openedAt = undefined;
+    if (this.current !== "closed") this.change("closed", reason);
+  }
+
   /** Gives back a half-open trial that ended without a verdict (client left), so another may go. */
   release(): void {
     this.refresh();

@@ -75,6 +75,8 @@ export function linkSupervisor(supervisor: SupervisedFleet, gw: GatewayParts): (
           if (instance.health !== "unhealthy" && instance.lastError === undefined) break;
         }
         instance.supervisorHold = undefined;
+        // A breaker opened by the crash guarded the old process; this one just passed its checks.
+        instance.breaker.reset("instance restarted and ready");
         gw.router.queue.pump();
       })();
     },
