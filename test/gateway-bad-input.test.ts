@@ -170,6 +170,21 @@ const CASES: Case[] = [
     status: 405,
     message: /not allowed/,
   },
+  {
+    name: "a wrong method on the dashboard",
+    method: "POST",
+    path: "/dashboard",
+    body: "{}",
+    status: 405,
+    message: /method POST not allowed on \/dashboard: use GET/,
+  },
+  {
+    name: "a wrong method on an admin path with a parameter",
+    method: "GET",
+    path: "/fleet/instances/gpu0/drain",
+    status: 405,
+    message: /method GET not allowed.*POST/,
+  },
 ];
 
 describe("bad input", () => {

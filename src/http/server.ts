@@ -61,6 +61,25 @@ export function buildServer(ctx: GatewayContext, options: ServerOptions): Fastif
     },
   });
 
+  // Every route registered below, by path, so a wrong method gets 405 on our own paths too (dashboard,
+  // admin). Paths with parameters are matched by a pattern built from them.
+  const registered = new Map<string, Set<string>>();
+  app.addHook("onRoute", (route) => {
+    const methods = registered.get(route.url) ?? new Set<string>();
+    for (const m of [route.method].flat()) methods.add(m);
+    registered.set(route.url, methods);
+  });
+  const methodsFor = (path: string): readonly string[] | undefined => {
+    const known = KNOWN_PATHS[path] ?? registered.get(path);
+    if (known) return [...known];
+    for (const [url, methods] of registered) {
+      if (!url.includes(":")) continue;
+      const pattern = new RegExp(`^${url.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/:\w+/g, "[^/]+")}$`);
+      if (pattern.test(path)) return [...methods];
+    }
+    return path.startsWith("/v1/models/") ? ["GET"] : undefined;
+  };
+
   // Ollama reads JSON whatever the Content-Type (curl -d sends form-urlencoded): so do we.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
@@ -94,7 +113,7 @@ export function buildServer(ctx: GatewayContext, options: ServerOptions): Fastif
 
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split("?")[0] ?? "/";
-    const methods = KNOWN_PATHS[path] ?? (path.startsWith("/v1/models/") ? ["GET"] : undefined);
+    const methods = methodsFor(path);
     if (methods && !methods.includes(req.method)) {
       reply.header("allow", methods.join(", "));
       return sendError(
