@@ -59,7 +59,9 @@ async function run(affinity: boolean): Promise<{ stats: SimStats; status: Record
       ),
     );
     await Promise.all(fleet.gateway.fleet.instances().map((i) => fleet.gateway.fleet.refresh(i.id)));
-    await converse(fleet, 6, 4);
+    // 5 sessions on 3 instances: round-robin's rotation then moves every session each turn (with a multiple of
+    // 3 it would send each session back to the same instance by accident, when turns arrive in lockstep).
+    await converse(fleet, 5, 4);
     const status = (await (await fetch(`${fleet.url}/fleet/status`)).json()) as Record<string, unknown>;
     return { stats: await prefill(fleet), status };
   } finally {
@@ -71,7 +73,6 @@ describe("KV-cache affinity end to end", () => {
   it("keeps each conversation on the instance holding its history, so most prompt tokens are reused", async () => {
     const off = await run(false);
     const on = await run(true);
-    console.log(JSON.stringify({ off: off.stats, on: on.stats, kv: on.status.kvCache }));
     const share = (s: SimStats) => s.prefillTokensReused / (s.prefillTokensReused + s.prefillTokensComputed);
     assert.ok(
       on.stats.prefillTokensComputed <= 0.5 * off.stats.prefillTokensComputed,
@@ -79,8 +80,8 @@ describe("KV-cache affinity end to end", () => {
     );
     assert.ok(share(on.stats) > 0.6, `reused share with affinity ${share(on.stats).toFixed(2)}`);
     const kv = on.status.kvCache as { lookups: number; hits: number; measuredHitRatio: number | null };
-    assert.equal(kv.lookups, 24);
-    assert.ok(kv.hits >= 18, `${kv.hits} index hits`);
+    assert.equal(kv.lookups, 20);
+    assert.ok(kv.hits >= 15, `${kv.hits} index hits`);
     // Ollama's own timings agree with the emulator's counters within a margin.
     assert.ok(
       kv.measuredHitRatio !== null && Math.abs(kv.measuredHitRatio - share(on.stats)) < 0.2,

@@ -112,4 +112,25 @@ describe("waiting for the instance that holds the prefix", () => {
     const admitted = (await waiting) as { placement: Placement };
     assert.notEqual(admitted.placement.instance.id, homeId);
   });
+
+  it("time spent while every instance is full does not count against the wait", async (t) => {
+    const { router, clock } = rig(t);
+    const turn1 = { fingerprint: fingerprintText(doc("session", 8000)) };
+    const home = (router.route(MODEL, "normal", new Set(), turn1) as { placement: Placement }).placement;
+    const elsewhere = router.route(MODEL, "normal", new Set(), {
+      fingerprint: fingerprintText(doc("other", 8000)),
+    }) as { placement: Placement };
+    assert.notEqual(elsewhere.placement.instance.id, home.instance.id);
+    const turn2 = { fingerprint: fingerprintText(doc("session", 8000) + doc(" next", 600)) };
+    const waiting = router.admit(MODEL, "normal", new Set(), new AbortController().signal, turn2);
+    // Both full for 5 s: far longer than the ~1 s the hit saves, but nothing else could have taken it.
+    clock.advance(5_000);
+    router.queue.pump();
+    // The other instance frees first: the request still waits for its own, which frees soon after.
+    elsewhere.placement.release(ok);
+    clock.advance(200);
+    home.release(ok);
+    const admitted = (await waiting) as { placement: Placement };
+    assert.equal(admitted.placement.instance.id, home.instance.id);
+  });
 });

@@ -14,11 +14,11 @@ import type { PerformanceTracker } from "../routing/performance-tracker.js";
 import { isEligible, type Balancer, type Candidate, type Priority } from "../routing/types.js";
 import type { AffinityInstanceStats, AffinityStore } from "../routing/affinity-store.js";
 import {
-  affinityPick,
   DEFAULT_AFFINITY_TUNING,
-  holderToWaitFor,
+  type AffinityDecision,
   type AffinityTuning,
 } from "../routing/kv-affinity.js";
+import { AffinityPlacement, type AffinityWait } from "./affinity-placement.js";
 import { modelAwarePool } from "../routing/model-aware.js";
 import type { Precision } from "../routing/model-fit.js";
 import type { CpuFallbackSettings } from "../routing/cpu-fallback.js";
@@ -58,9 +58,10 @@ export interface RequestRouterOptions {
 interface QueueItem {
   exclude: ReadonlySet<string>;
   hints: RouteHints | undefined;
-  /** The instance holding this request's prefix, worth waiting for until `affinityWaitMs` in the queue. */
+  /** The instance holding this request's prefix, worth waiting for for `affinityWaitMs` (see AffinityWait). */
   affinityTarget: string | undefined;
   affinityWaitMs: number;
+  wait: AffinityWait;
 }
 
 /** The Router the proxy uses; `close()` rejects queued requests. */
@@ -68,6 +69,7 @@ export class RequestRouter implements Router {
   readonly queue: AdmissionQueue<QueueItem, Placement>;
   private readonly fleet: Fleet;
   private readonly builder: CandidateBuilder;
+  private readonly affinity: AffinityPlacement | undefined;
 
   constructor(private readonly options: RequestRouterOptions) {
     this.fleet = options.fleet;
@@ -79,16 +81,25 @@ export class RequestRouter implements Router {
       now: options.now,
     });
     const clock = options.clock ?? systemClock();
+    this.affinity =
+      options.affinity &&
+      new AffinityPlacement({
+        store: options.affinity,
+        tuning: options.affinityTuning ?? DEFAULT_AFFINITY_TUNING,
+        sizing: (c) => this.sizing(c),
+        now: () => clock.now(),
+      });
     this.queue = new AdmissionQueue<QueueItem, Placement>({
       clock,
       maxSize: options.maxQueueSize,
       agingMs: options.agingMs,
-      place: (w) =>
-        this.tryPlace(w.model, w.priority, w.item.exclude, w.item.hints, clock.now() - w.enqueuedAtMs),
+      place: (w) => this.tryPlace(w.model, w.priority, w.item.exclude, w.item.hints, w.item.wait),
       // Waiters that can go to the same instances share a key: one refusal in a pump round stands for all.
       placementKey: (w) => {
         const base = w.item.exclude.size === 0 ? w.model : `${w.model}|${[...w.item.exclude].join(",")}`;
-        const waiting = w.item.affinityTarget && clock.now() - w.enqueuedAtMs < w.item.affinityWaitMs;
+        const since = w.item.wait.firstAlternativeAtMs;
+        const waiting =
+          w.item.affinityTarget && (since === undefined || clock.now() - since < w.item.affinityWaitMs);
         return waiting ? `${base}|for:${w.item.affinityTarget}` : base;
       },
     });
@@ -157,7 +168,19 @@ export class RequestRouter implements Router {
       const waiting = this.queue.enqueue({
         model,
         priority,
-        item: { exclude, hints, ...this.holderFor(model, exclude, hints) },
+        item: {
+          exclude,
+          hints,
+          ...(this.affinity?.holder(
+            model,
+            this.candidates(model).filter((c) => !exclude.has(c.id)),
+            hints?.fingerprint,
+          ) ?? {
+            affinityTarget: undefined,
+            affinityWaitMs: 0,
+          }),
+          wait: { firstAlternativeAtMs: undefined },
+        },
         timeoutMs: this.options.queueTimeoutMs,
         signal,
       });
@@ -176,63 +199,23 @@ export class RequestRouter implements Router {
   }
 
   /** Picks and claims an instance, or undefined when none may take the request now. */
-  /**
-   * The instance holding a useful prefix of the request (running the model, able to take it once a slot
-   * frees), and how long waiting for it is worth: the prefill time the hit saves.
-   */
-  private holderFor(
-    model: string,
-    exclude: ReadonlySet<string>,
-    hints: RouteHints | undefined,
-    candidates: readonly Candidate[] = this.candidates(model).filter((c) => !exclude.has(c.id)),
-  ): { affinityTarget: string | undefined; affinityWaitMs: number } {
-    const affinity = this.options.affinity;
-    const hashes = hints?.fingerprint?.hashes;
-    if (!affinity || !hashes || hashes.length === 0) return { affinityTarget: undefined, affinityWaitMs: 0 };
-    const holders = candidates.filter((c) => c.residency === "hot" && isEligible({ ...c, inFlight: 0 }));
-    const views = new Map(
-      holders.map((c) => [c.id, affinity.view(c.id, model, this.sizing(c), hashes)] as const),
-    );
-    const tuning = this.options.affinityTuning ?? DEFAULT_AFFINITY_TUNING;
-    const holder = holderToWaitFor(holders, views, hashes.length, tuning);
-    if (!holder) return { affinityTarget: undefined, affinityWaitMs: 0 };
-    const waitMs = affinity.prefillMs(holder.id, model, chunksToTokens(holder.matchChunks));
-    return { affinityTarget: holder.id, affinityWaitMs: waitMs };
-  }
-
   private tryPlace(
     model: string,
     priority: Priority,
     exclude: ReadonlySet<string>,
     hints: RouteHints | undefined,
-    waitedMs = 0,
+    wait: AffinityWait = { firstAlternativeAtMs: undefined },
   ): Placement | undefined {
     const candidates = this.candidates(model).filter((c) => !exclude.has(c.id));
     let id = this.options.balancer.pick(candidates, { model, priority });
-    const affinity = this.options.affinity;
     const fingerprint = hints?.fingerprint;
-    let decision: ReturnType<typeof affinityPick>;
+    const affinity = this.affinity;
+    let decision: AffinityDecision | undefined;
     if (affinity && fingerprint && fingerprint.hashes.length > 0) {
       const pool = modelAwarePool(candidates);
       // The instance holding the prefix is only full: wait for it while the wait costs less than a miss.
-      const holder = this.holderFor(model, exclude, hints, candidates);
-      if (
-        holder.affinityTarget !== undefined &&
-        !pool.some((c) => c.id === holder.affinityTarget) &&
-        waitedMs < holder.affinityWaitMs
-      ) {
-        return undefined;
-      }
-      const views = new Map(
-        pool.map((c) => [c.id, affinity.view(c.id, model, this.sizing(c), fingerprint.hashes)] as const),
-      );
-      decision = affinityPick(
-        pool,
-        views,
-        fingerprint.hashes.length,
-        id,
-        this.options.affinityTuning ?? DEFAULT_AFFINITY_TUNING,
-      );
+      if (affinity.shouldWait(model, candidates, pool, fingerprint, wait)) return undefined;
+      decision = affinity.choose(model, pool, fingerprint, id);
       if (decision) id = decision.id;
     }
     const instance = id === undefined ? undefined : this.fleet.get(id);
@@ -240,20 +223,9 @@ export class RequestRouter implements Router {
     instance.inFlight++;
     instance.requestsTotal++;
     const matchChunks = decision?.matchChunks ?? 0;
-    if (affinity && fingerprint && decision) {
-      const chosen = candidates.find((c) => c.id === instance.id);
-      if (chosen) {
-        affinity.record(
-          instance.id,
-          model,
-          this.sizing(chosen),
-          fingerprint.hashes,
-          matchChunks,
-          fingerprint.chars,
-          this.options.now(),
-        );
-      }
-    }
+    const chosen = candidates.find((c) => c.id === instance.id);
+    if (affinity && fingerprint && decision && chosen)
+      affinity.record(chosen, model, fingerprint, matchChunks);
     let released = false;
     return {
       instance,
@@ -263,20 +235,7 @@ export class RequestRouter implements Router {
         released = true;
         instance.inFlight--;
         this.learn(instance, model, outcome);
-        if (
-          affinity &&
-          outcome.ok &&
-          outcome.promptEvalCount !== undefined &&
-          outcome.promptEvalMs !== undefined
-        ) {
-          affinity.measure(
-            instance.id,
-            model,
-            outcome.promptEvalCount,
-            outcome.promptEvalMs,
-            matchChunks === 0,
-          );
-        }
+        affinity?.measure(instance.id, model, outcome, matchChunks);
         this.queue.pump();
       },
     };
