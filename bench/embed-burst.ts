@@ -7,6 +7,7 @@
 import { readFileSync } from "node:fs";
 import { Pool } from "undici";
 import { startEmulatorProcess, startGatewayProcess, type Started } from "./processes.js";
+import { summarizeLatencies } from "./load.js";
 
 const EMBED_MODEL = "nomic-embed-text";
 const CHAT_MODEL = "llama3.2:1b";
@@ -215,18 +216,7 @@ async function closedLoop(
   await Promise.all(Array.from({ length: concurrency }, worker));
   const seconds = (performance.now() - t0) / 1000;
   await pool.close();
-  latencies.sort((a, b) => a - b);
-  const q = (p: number): number =>
-    latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0;
-  return {
-    requests: latencies.length,
-    errors,
-    seconds,
-    rps: latencies.length / seconds,
-    p50Ms: q(0.5),
-    p99Ms: q(0.99),
-    distinct: answers.size,
-  };
+  return { ...summarizeLatencies(latencies, errors, seconds), distinct: answers.size };
 }
 
 /** Markdown tables of the rows, with the on/off ratios of the same run. */

@@ -52,6 +52,11 @@ export async function runLoad(
   await Promise.all(Array.from({ length: concurrency }, worker));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   await pool.close();
+  return summarizeLatencies(latencies, errors, seconds);
+}
+
+/** Request count, throughput and latency percentiles of a closed-loop run (sorts `latencies` in place). */
+export function summarizeLatencies(latencies: number[], errors: number, seconds: number): LoadResult {
   latencies.sort((a, b) => a - b);
   const q = (p: number): number =>
     latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0;

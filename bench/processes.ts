@@ -1,8 +1,8 @@
 /** Starts the processes a benchmark measures: emulators, the gateway CLI, and nginx when installed. */
 import { spawn, type ChildProcess } from "node:child_process";
+import { freePort } from "../src/util/free-port.js";
 import { existsSync } from "node:fs";
 import { mkdtemp, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -131,17 +131,6 @@ async function waitForHttp(url: string, child: ChildProcess): Promise<void> {
   throw new Error(`${url} did not answer within 30 s`);
 }
 
-/** A free TCP port on loopback. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === "object" && addr ? resolve(addr.port) : reject(new Error("no port"))));
-    });
-  });
-}
-
 /** Starts nginx as a round-robin keep-alive proxy to the upstreams, or undefined when not installed. */
 export async function startNginx(upstreams: string[]): Promise<Started | undefined> {
   const bin = ["/usr/sbin/nginx", "/usr/bin/nginx"].find((p) => existsSync(p));
@@ -181,3 +170,6 @@ http {
   await stopper(child)();
   throw new Error("nginx did not start");
 }
+
+/** Re-exported so callers keep one import. */
+export { freePort };

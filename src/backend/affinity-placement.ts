@@ -9,6 +9,7 @@ import {
   holderToWaitFor,
   type AffinityDecision,
   type AffinityTuning,
+  type AffinityView,
 } from "../routing/kv-affinity.js";
 import { chunksToTokens, type PromptFingerprint } from "../routing/prompt-fingerprint.js";
 import { isEligible, type Candidate } from "../routing/types.js";
@@ -39,6 +40,10 @@ export interface AffinityPlacementDeps {
 
 const NO_HOLDER: AffinityHolder = { affinityTarget: undefined, affinityWaitMs: 0 };
 
+/** Instances running the model that could take the request once a slot frees. */
+const holdersOf = (candidates: readonly Candidate[]): Candidate[] =>
+  candidates.filter((c) => c.residency === "hot" && isEligible({ ...c, inFlight: 0 }));
+
 /** Affinity decisions for one router. */
 export class AffinityPlacement {
   constructor(private readonly deps: AffinityPlacementDeps) {}
@@ -46,39 +51,31 @@ export class AffinityPlacement {
   /** The instance running the model that holds a useful prefix of the prompt (busy or not). */
   holder(model: string, candidates: readonly Candidate[], fp: PromptFingerprint | undefined): AffinityHolder {
     if (!fp || fp.hashes.length === 0) return NO_HOLDER;
-    const holders = candidates.filter((c) => c.residency === "hot" && isEligible({ ...c, inFlight: 0 }));
-    const views = new Map(holders.map((c) => [c.id, this.view(c, model, fp)] as const));
-    const holder = holderToWaitFor(holders, views, fp.hashes.length, this.deps.tuning);
-    if (!holder) return NO_HOLDER;
-    const waitMs = this.deps.store.prefillMs(holder.id, model, chunksToTokens(holder.matchChunks));
-    return { affinityTarget: holder.id, affinityWaitMs: waitMs };
+    const holders = holdersOf(candidates);
+    return this.holderFrom(model, holders, this.views(model, holders, fp), fp);
   }
 
-  /** Whether to leave the request waiting for its busy holder instead of placing it in `pool` now. */
-  shouldWait(
+  /**
+   * The placement decision with a prompt: "wait" to leave the request for its busy holder, else the affinity
+   * rule's choice in `pool` given what the strategy picked. The prefix index is read once per instance.
+   */
+  decide(
     model: string,
     candidates: readonly Candidate[],
     pool: readonly Candidate[],
-    fp: PromptFingerprint | undefined,
+    fp: PromptFingerprint,
     wait: AffinityWait,
-  ): boolean {
-    const holder = this.holder(model, candidates, fp);
-    if (holder.affinityTarget === undefined || pool.some((c) => c.id === holder.affinityTarget)) return false;
-    const now = this.deps.now();
-    if (pool.length > 0) wait.firstAlternativeAtMs ??= now;
-    const waitedMs = wait.firstAlternativeAtMs === undefined ? 0 : now - wait.firstAlternativeAtMs;
-    return waitedMs < holder.affinityWaitMs;
-  }
-
-  /** The affinity rule over the pool, given what the strategy picked. */
-  choose(
-    model: string,
-    pool: readonly Candidate[],
-    fp: PromptFingerprint | undefined,
     balancerPick: string | undefined,
-  ): AffinityDecision | undefined {
-    if (!fp || fp.hashes.length === 0) return undefined;
-    const views = new Map(pool.map((c) => [c.id, this.view(c, model, fp)] as const));
+  ): "wait" | AffinityDecision | undefined {
+    const holders = holdersOf(candidates);
+    const views = this.views(model, [...holders, ...pool], fp);
+    const holder = this.holderFrom(model, holders, views, fp);
+    if (holder.affinityTarget !== undefined && !pool.some((c) => c.id === holder.affinityTarget)) {
+      const now = this.deps.now();
+      if (pool.length > 0) wait.firstAlternativeAtMs ??= now;
+      const waitedMs = wait.firstAlternativeAtMs === undefined ? 0 : now - wait.firstAlternativeAtMs;
+      if (waitedMs < holder.affinityWaitMs) return "wait";
+    }
     return affinityPick(pool, views, fp.hashes.length, balancerPick, this.deps.tuning);
   }
 
@@ -95,7 +92,29 @@ export class AffinityPlacement {
     store.measure(instanceId, model, outcome.promptEvalCount, outcome.promptEvalMs, matchChunks === 0);
   }
 
-  private view(c: Candidate, model: string, fp: PromptFingerprint) {
-    return this.deps.store.view(c.id, model, this.deps.sizing(c), fp.hashes);
+  private holderFrom(
+    model: string,
+    holders: readonly Candidate[],
+    views: ReadonlyMap<string, AffinityView>,
+    fp: PromptFingerprint,
+  ): AffinityHolder {
+    const holder = holderToWaitFor(holders, views, fp.hashes.length, this.deps.tuning);
+    if (!holder) return NO_HOLDER;
+    const waitMs = this.deps.store.prefillMs(holder.id, model, chunksToTokens(holder.matchChunks));
+    return { affinityTarget: holder.id, affinityWaitMs: waitMs };
+  }
+
+  /** What each candidate's index holds of the prompt (each instance read once). */
+  private views(
+    model: string,
+    candidates: readonly Candidate[],
+    fp: PromptFingerprint,
+  ): Map<string, AffinityView> {
+    const views = new Map<string, AffinityView>();
+    for (const c of candidates) {
+      if (!views.has(c.id))
+        views.set(c.id, this.deps.store.view(c.id, model, this.deps.sizing(c), fp.hashes));
+    }
+    return views;
   }
 }

@@ -214,8 +214,9 @@ export class RequestRouter implements Router {
     if (affinity && fingerprint && fingerprint.hashes.length > 0) {
       const pool = modelAwarePool(candidates);
       // The instance holding the prefix is only full: wait for it while the wait costs less than a miss.
-      if (affinity.shouldWait(model, candidates, pool, fingerprint, wait)) return undefined;
-      decision = affinity.choose(model, pool, fingerprint, id);
+      const decided = affinity.decide(model, candidates, pool, fingerprint, wait, id);
+      if (decided === "wait") return undefined;
+      decision = decided;
       if (decision) id = decision.id;
     }
     const instance = id === undefined ? undefined : this.fleet.get(id);

@@ -123,15 +123,7 @@ export class RequestSharing {
     res: ResponseSink,
   ): Promise<void> {
     const deps = this.options.proxy;
-    const startedMs = deps.now();
-    const model = normalizeModelName(call.parsed.model);
-    const ev = new RequestEvents(
-      deps.events,
-      { requestId: client.requestId, seq: deps.nextSeq() },
-      model,
-      deps.now,
-    );
-    ev.started({ ...call, stream: call.parsed.stream }, client.headers, startedMs);
+    const { ev, startedMs, model } = RequestEvents.begin(deps, call, client);
     const closed = once(res, "close").catch(() => undefined);
     const replayedBytes = entry.shared.join(res, client.requestId) ?? 0;
     if (entry.joiners++ === 0) this.counts.sharedCalls++;

@@ -13,7 +13,7 @@ import { CapturedResponse } from "./coalesce-response.js";
 import { EmbedBatcher, type EmbedBatcherStats } from "./embed-merge-batcher.js";
 import { buildMergedRequest, type MergeCandidate } from "./embed-merge-plan.js";
 import { readMergedAnswer, renderShare, splitPromptTokens } from "./embed-merge-split.js";
-import type { GatewayEvents, RequestRef } from "./gateway-events.js";
+import type { GatewayEvents } from "./gateway-events.js";
 import { proxyToSink, type InferenceCall, type ProxyClient, type ProxyDeps } from "./proxy.js";
 import { RefEmitter } from "./coalesce-events.js";
 import { parseInference } from "./request-body.js";
@@ -81,10 +81,7 @@ export class EmbedMerger {
     sink: ResponseSink,
   ): Promise<void> {
     const deps = this.options.proxy;
-    const arrivedMs = deps.now();
-    const ref: RequestRef = { requestId: client.requestId, seq: deps.nextSeq() };
-    const ev = new RequestEvents(deps.events, ref, normalizeModelName(candidate.model), deps.now);
-    ev.started({ ...call, stream: false }, client.headers, arrivedMs);
+    const { ev, startedMs: arrivedMs } = RequestEvents.begin(deps, call, client);
     return new Promise<void>((resolve) => {
       let settled = false;
       const member: Member = {

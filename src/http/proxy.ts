@@ -10,7 +10,6 @@ import type { RouteHints, Router, RouteResult } from "../backend/router-types.js
 import { fingerprintRequest } from "../routing/prompt-fingerprint.js";
 import { GatewayError } from "../errors/catalog.js";
 import type { Priority } from "../routing/types.js";
-import { normalizeModelName } from "../util/model-name.js";
 import type { TypedEmitter } from "../util/typed-emitter.js";
 import { AnswerTail } from "./answer-tail.js";
 import { ClientOut, type ResponseSink } from "./client-out.js";
@@ -109,15 +108,7 @@ export async function proxyToSink(
   client: ProxyClient,
   res: ResponseSink,
 ): Promise<void> {
-  const startedMs = deps.now();
-  const model = normalizeModelName(call.parsed.model);
-  const ev = new RequestEvents(
-    deps.events,
-    { requestId: client.requestId, seq: deps.nextSeq() },
-    model,
-    deps.now,
-  );
-  ev.started({ ...call, stream: call.parsed.stream }, client.headers, startedMs);
+  const { ev, startedMs, model } = RequestEvents.begin(deps, call, client);
   const out = new ClientOut(res, call.dialect, client.requestId);
   // One controller per request, aborted by a client that leaves or by the request deadline.
   const cancel = new AbortController();

@@ -7,12 +7,46 @@ import type { AttemptOutcome, RouteResult } from "../backend/router-types.js";
 import { GatewayError } from "../errors/catalog.js";
 import { CHARS_PER_TOKEN } from "../routing/prompt-fingerprint.js";
 import type { Priority } from "../routing/types.js";
+import { normalizeModelName } from "../util/model-name.js";
 import type { TypedEmitter } from "../util/typed-emitter.js";
 import type { Dialect } from "./dialect.js";
 import type { AttemptKind, GatewayEvents, RequestRef } from "./gateway-events.js";
 
+/** What opening a request's events needs from the gateway. */
+export interface RequestEventsDeps {
+  events: TypedEmitter<GatewayEvents>;
+  nextSeq: () => number;
+  now: () => number;
+}
+
 /** Emits the lifecycle events of one request and keeps the figures its final event needs. */
 export class RequestEvents {
+  /**
+   * Opens the events of a request that just arrived: a fresh sequence number, the normalised model and its
+   * `request-started` event. Every entry point (proxy, coalescing, embedding merging) starts here.
+   */
+  static begin(
+    deps: RequestEventsDeps,
+    call: {
+      endpoint: string;
+      dialect: Dialect;
+      priority: Priority;
+      parsed: { model: string; stream: boolean };
+    },
+    client: { requestId: string; headers: IncomingHttpHeaders },
+  ): { ev: RequestEvents; startedMs: number; model: string } {
+    const startedMs = deps.now();
+    const model = normalizeModelName(call.parsed.model);
+    const ev = new RequestEvents(
+      deps.events,
+      { requestId: client.requestId, seq: deps.nextSeq() },
+      model,
+      deps.now,
+    );
+    ev.started({ ...call, stream: call.parsed.stream }, client.headers, startedMs);
+    return { ev, startedMs, model };
+  }
+
   /** Time spent in the admission queue so far, ms. */
   queueWaitMs = 0;
   private attemptStartedMs = 0;

@@ -1,7 +1,7 @@
 /** Test helpers for metrics: a fake-NVML GPU poller, mixed real traffic, and Prometheus's own tools. */
 import { spawnSync } from "node:child_process";
+import { freePort } from "../../src/util/free-port.js";
 import { existsSync, mkdtempSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { TestContext } from "node:test";
@@ -50,19 +50,6 @@ export async function mixedTraffic(fleet: FleetFixture): Promise<void> {
   }
 }
 
-/** A free TCP port on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const address = srv.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 /** Path of a Prometheus tool, or skips the test (fails it under CI, which installs them). */
 export function prometheusTool(t: TestContext, name: "promtool" | "prometheus"): string | undefined {
   for (const dir of ["/usr/bin", "/usr/local/bin"]) {
@@ -103,3 +90,6 @@ export function metricSum(scrape: string, name: string, labels: Record<string, s
   }
   return sum;
 }
+
+/** Re-exported so callers keep one import. */
+export { freePort };

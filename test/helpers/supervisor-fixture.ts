@@ -4,7 +4,7 @@
  * liveness checks.
  */
 import { chmod, mkdtemp, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
+import { freePort } from "../../src/util/free-port.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { PlannedInstance, PlannedModel, ProvisionPlan } from "../../src/supervisor/plan-types.js";
@@ -54,19 +54,6 @@ export function failingOllama(dir: string): Promise<string> {
     "ollama-broken",
     'echo "Error: listen tcp 127.0.0.1:11434: bind: address already in use" >&2\nexit 1',
   );
-}
-
-/** A free TCP port on 127.0.0.1 (released before returning: a small race, fine for tests). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const address = srv.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** A planned model to preload. */
@@ -174,3 +161,6 @@ export function nextEvent<K extends keyof SupervisorEvents & string>(
     });
   });
 }
+
+/** Re-exported so callers keep one import. */
+export { freePort };
