@@ -8,7 +8,6 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it, type TestContext } from "node:test";
-import { Fleet } from "../src/backend/fleet.js";
 import type { InstanceSpec } from "../src/backend/instance.js";
 import { RequestRouter } from "../src/backend/request-router.js";
 import { GpuMonitor, type GpuMonitorEvents } from "../src/gpu/gpu-monitor.js";
@@ -19,6 +18,7 @@ import { PerformanceTracker } from "../src/routing/performance-tracker.js";
 import { createBalancer } from "../src/routing/registry.js";
 import { buildFakeNvml } from "./fixtures/gpu/gpu-fixtures.js";
 import { candidate } from "./helpers/candidate.js";
+import { idleFleet } from "./helpers/idle-fleet.js";
 import { ManualClock } from "./helpers/manual-clock.js";
 
 const MIB = 1024 ** 2;
@@ -131,30 +131,7 @@ describe("GpuMonitor over the fake NVML", () => {
       return undefined;
     }
     const clock = new ManualClock(1_000);
-    const fleet = new Fleet({
-      specs: specs.map((s, i) => ({
-        id: `i${i}`,
-        name: `instance ${i}`,
-        url: `http://127.0.0.1:${9 + i}`,
-        gpuId: 0,
-        memoryLimitBytes: undefined,
-        models: [],
-        maxConcurrentRequests: undefined,
-        ...s,
-      })),
-      refreshIntervalMs: 60_000,
-      checkTimeoutMs: 1000,
-      healthCheckIntervalMs: 60_000,
-      connectTimeoutMs: 1000,
-      guard: {
-        unhealthyThreshold: 3,
-        healthyThreshold: 2,
-        breakerEnabled: true,
-        breakerThreshold: 5,
-        breakerResetMs: 60_000,
-      },
-      now: clock.now,
-    });
+    const fleet = idleFleet(specs, clock.now);
     const poller = (await openGpuPoller({
       nvmlLibraryPath: lib.path,
       runCommand: async () => notInstalled,

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, it, type TestContext } from "node:test";
-import { Fleet } from "../src/backend/fleet.js";
 import { RequestRouter } from "../src/backend/request-router.js";
 import type { Placement } from "../src/backend/router-types.js";
 import { AffinityStore } from "../src/routing/affinity-store.js";
 import { PerformanceTracker } from "../src/routing/performance-tracker.js";
 import { fingerprintText } from "../src/routing/prompt-fingerprint.js";
 import { createBalancer } from "../src/routing/registry.js";
+import { idleFleet } from "./helpers/idle-fleet.js";
 import { ManualClock } from "./helpers/manual-clock.js";
 
 const MODEL = "llama3.2:1b";
@@ -16,29 +16,10 @@ const doc = (seed: string, chars: number) =>
 /** Two idle one-slot instances running MODEL (never started: nothing is called), a router with affinity. */
 function rig(t: TestContext) {
   const clock = new ManualClock(1_000);
-  const fleet = new Fleet({
-    specs: ["a", "b"].map((id, i) => ({
-      id,
-      name: `instance ${id}`,
-      url: `http://127.0.0.1:${9 + i}`,
-      gpuId: i,
-      memoryLimitBytes: undefined,
-      models: [],
-      maxConcurrentRequests: 1,
-    })),
-    refreshIntervalMs: 60_000,
-    checkTimeoutMs: 1000,
-    healthCheckIntervalMs: 60_000,
-    connectTimeoutMs: 1000,
-    guard: {
-      unhealthyThreshold: 3,
-      healthyThreshold: 2,
-      breakerEnabled: true,
-      breakerThreshold: 5,
-      breakerResetMs: 60_000,
-    },
-    now: clock.now,
-  });
+  const fleet = idleFleet(
+    ["a", "b"].map((id, i) => ({ id, name: `instance ${id}`, gpuId: i, maxConcurrentRequests: 1 })),
+    clock.now,
+  );
   const tag = { name: MODEL, model: MODEL, size: 1.3e9, digest: "d", modified_at: "", details: {} };
   const ps = { name: MODEL, model: MODEL, size: 1.5e9, size_vram: 1.5e9, digest: "d", expires_at: "" };
   for (const i of fleet.instances()) {
