@@ -36,6 +36,8 @@ export interface NumberRule {
   /** true: the value must be greater than `min`, not equal to it. */
   minExclusive?: boolean;
   max?: number;
+  /** true: the value must be less than `max`, not equal to it. */
+  maxExclusive?: boolean;
   expected: string;
   /** The key's name carries the unit (…Seconds, …Ms), so "5s" gets a pointed message. */
   unitInName?: boolean;
@@ -47,7 +49,8 @@ export function numberField(rule: NumberRule) {
   let schema = z.number({ error });
   if (rule.integer) schema = schema.int({ error });
   schema = rule.minExclusive ? schema.gt(rule.min, { error }) : schema.min(rule.min, { error });
-  if (rule.max !== undefined) schema = schema.max(rule.max, { error });
+  if (rule.max !== undefined)
+    schema = rule.maxExclusive ? schema.lt(rule.max, { error }) : schema.max(rule.max, { error });
   return z.preprocess(numberFromText, schema);
 }
 

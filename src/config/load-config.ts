@@ -5,7 +5,9 @@ import { endpointKey } from "./instance-schema.js";
 import { instancesFromYaml } from "./instances-file.js";
 import { ConfigError, type ConfigProblem, type ConfigWarning } from "./problems.js";
 import { FILE_ENV, parseFleetConfig, settingKeys, type FleetConfig, type GatewaySettings } from "./schema.js";
+import { supervisorRelationProblems, supervisorSchema } from "./supervisor-schema.js";
 import {
+  describeValue,
   layerSettings,
   settingsFromEnv,
   settingsFromFlags,
@@ -115,6 +117,34 @@ function crossCheck(
   });
 }
 
+/** [Supervisor] values that pass one by one but contradict each other, reported like any bad value. */
+function supervisorProblems(raw: Record<string, unknown>, origins: Map<string, RawSetting>): ConfigProblem[] {
+  const parsed = supervisorSchema.safeParse(raw);
+  if (!parsed.success) return []; // invalid values were already reported and left out of `raw`
+  // The problem names a key the user set, so its origin (file, line, how it was written) is known.
+  return supervisorRelationProblems(parsed.data, (field) => origins.has(field)).flatMap((p) => {
+    const origin = origins.get(p.field);
+    if (origin === undefined) return [];
+    const { key } = origin;
+    const example =
+      origin.file === "environment"
+        ? `${key.envName}=${p.validValue}`
+        : origin.file === "command line"
+          ? `${key.flag} ${p.validValue}`
+          : `${key.iniKey} = ${p.validValue}`;
+    return [
+      {
+        file: origin.file,
+        key: origin.label,
+        value: describeValue(origin.value),
+        message: p.message,
+        example,
+        ...(origin.line === undefined ? {} : { line: origin.line }),
+      },
+    ];
+  });
+}
+
 /** Warnings for combinations that load but probably do not do what was meant. */
 function oddCombinations(config: FleetConfig, origins: Map<string, RawSetting>): ConfigWarning[] {
   const warnings: ConfigWarning[] = [];
@@ -191,7 +221,7 @@ export async function loadConfig(input: LoadConfigInput): Promise<LoadConfigResu
   const flags = settingsFromFlags(input.flags, keys);
   warnings.push(...env.warnings, ...flags.warnings);
   const layered = layerSettings([fileSettings, env.settings, flags.settings]);
-  problems.push(...layered.problems);
+  problems.push(...layered.problems, ...supervisorProblems(layered.values.supervisor, layered.origins));
   const files = [configPath, instancesPath];
   const sortedWarnings = inReadingOrder(warnings, files);
   if (problems.length > 0) throw new ConfigError(inReadingOrder(problems, files), sortedWarnings);

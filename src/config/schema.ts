@@ -14,10 +14,12 @@ import { instancesSchema } from "./instance-schema.js";
 import { provisioningSchema, type ProvisioningSettings } from "./provisioning-schema.js";
 import { trafficSchema, type TrafficSettings } from "./traffic-schema.js";
 import { observabilitySchema, type ObservabilitySettings } from "./observability-schema.js";
+import { supervisorSchema, type SupervisorSectionSettings } from "./supervisor-schema.js";
 
 /** The [Provisioning] settings' shapes, for callers that only import this file. */
 export type { PlannedModelSetting, ProvisioningSettings } from "./provisioning-schema.js";
 export type { CanarySplit, CanaryVersion, TrafficSettings } from "./traffic-schema.js";
+export type { SupervisorSectionSettings } from "./supervisor-schema.js";
 
 /** "7GB" / "32MiB" to bytes, part of the schema's public surface. */
 export { parseByteSize } from "./byte-size.js";
@@ -111,6 +113,8 @@ export interface FleetConfig {
   observability: ObservabilitySettings;
   /** [Traffic]: canary splits and CPU fallback. */
   traffic: TrafficSettings;
+  /** [Supervisor]: start, liveness, restart and out-of-memory timers of provisioned instances. */
+  supervisor: SupervisorSectionSettings;
   /** [] when no YAML file is given. */
   instances: InstanceConfig[];
   /** Absolute paths of the files that were read. */
@@ -176,6 +180,7 @@ export const SETTINGS_SECTIONS = {
   provisioning: { iniName: "Provisioning", schema: provisioningSchema },
   observability: { iniName: "Observability", schema: observabilitySchema },
   traffic: { iniName: "Traffic", schema: trafficSchema },
+  supervisor: { iniName: "Supervisor", schema: supervisorSchema },
 } as const;
 
 /** The whole configuration: raw section values and raw YAML entries in, a FleetConfig out. */
