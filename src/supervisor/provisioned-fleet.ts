@@ -6,6 +6,7 @@
 import type { Logger } from "pino";
 import type { InstanceSpec } from "../backend/instance.js";
 import type { FleetConfig } from "../config/schema.js";
+import { supervisorTimers } from "../config/supervisor-schema.js";
 import { detectGpus } from "../gpu/detect.js";
 import type { GpuInventoryResult } from "../gpu/types.js";
 import { emulatedGpuEnv, emulatedOllamaServe, findExecutable, ollamaServe } from "./ollama-binary.js";
@@ -36,7 +37,7 @@ export interface ProvisionedFleetOptions {
   env: NodeJS.ProcessEnv;
   /** Detection result to use instead of detecting (tests). */
   inventory?: GpuInventoryResult;
-  /** Supervisor tuning beyond [Provisioning] (tests shorten the timers). */
+  /** Supervisor tuning over [Provisioning] and [Supervisor] (tests shorten the timers). */
   settings?: SupervisorSettingsInput;
 }
 
@@ -68,6 +69,7 @@ export async function startProvisionedFleet(
     throw new OllamaBinaryError(`the Ollama binary "${explicit}" was not found or is not executable`);
   }
   const emulated = found === undefined;
+  const timers = supervisorTimers(o.config.supervisor);
   const supervisor = new Supervisor({
     plan,
     logger: o.logger.child({ component: "supervisor" }),
@@ -76,7 +78,10 @@ export async function startProvisionedFleet(
       modelsDir: p.modelsDir,
       keepAlive: p.keepAlive,
       allowPull: p.allowPull,
+      ...timers,
       ...o.settings,
+      restart: { ...timers.restart, ...o.settings?.restart },
+      oom: { ...timers.oom, ...o.settings?.oom },
       ollama: found ? ollamaServe(found) : emulatedOllamaServe(),
       ...(emulated ? { extraEnv: emulatedGpuEnv } : {}),
     },
