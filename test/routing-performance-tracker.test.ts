@@ -123,6 +123,14 @@ describe("PerformanceTracker load estimate", () => {
     assert.equal(t.estimateLoadMs("gpu1", 4e9), 2300);
   });
 
+  it("learns a fast backend's short loads when the gateway itself started them", () => {
+    const { t } = tracker();
+    // A time-scaled emulator loads 4 GB in 50 ms: priced at 50 ms, not at the default's fixed 300 ms.
+    t.record("gpu0", "m", { ok: true, loadDurationMs: 50, modelSizeBytes: 4e9, startedLoad: true });
+    assert.equal(t.estimateLoadMs("gpu0", 4e9), 50);
+    assert.equal(t.estimateLoadMs("gpu0", 8e9), 75);
+  });
+
   it("does not learn from a hot model's few-millisecond load_duration", () => {
     const { t } = tracker();
     t.record("gpu0", "m", { ok: true, loadDurationMs: 5, modelSizeBytes: 4e9 });

@@ -58,6 +58,15 @@ export class CandidateBuilder {
     return this.precisionCache.get(instance.id);
   }
 
+  /** Demand for what loading `model` would unload here: queued requests for it plus its in-flight ones here. */
+  private evictionDemand(instance: Instance, model: string, sizeBytes: number): number {
+    let demand = 0;
+    for (const victim of instance.residency.victims(model, sizeBytes, instance.spec.memoryLimitBytes)) {
+      demand += this.deps.queueDepth(victim) + instance.residency.inFlightFor(victim);
+    }
+    return demand;
+  }
+
   private candidateOf(instance: Instance, model: string): Candidate {
     const size = instance.modelSizeBytes(model) ?? 0;
     const precision = this.precisionOf(instance);
@@ -90,6 +99,7 @@ export class CandidateBuilder {
       queueDepth: this.deps.queueDepth(model),
       residency,
       loadPenaltyMs: residency === "hot" ? 0 : this.deps.perf.estimateLoadMs(instance.id, size),
+      evictionDemand: residency === "cold" ? this.evictionDemand(instance, model, size) : 0,
       ttftMs: this.deps.perf.ttftMs(instance.id, model),
       tokensPerSecond: this.deps.perf.tokensPerSecond(instance.id, model),
       errorRate: this.deps.perf.errorRate(instance.id),

@@ -5,6 +5,7 @@ import { HealthTracker } from "../health/health-tracker.js";
 import type { BreakerState } from "../routing/types.js";
 import type { OllamaPsModel, OllamaTagModel } from "./ollama-types.js";
 import { normalizeModelName } from "../util/model-name.js";
+import { ResidencyView } from "./residency-view.js";
 
 /** Health of an instance as the gateway sees it. */
 export type InstanceHealth = "unknown" | "healthy" | "unhealthy";
@@ -76,8 +77,8 @@ export class Instance {
   failuresTotal = 0;
   /** Models on disk by normalized name (from /api/tags). */
   private tags = new Map<string, OllamaTagModel>();
-  /** Models loaded in memory by normalized name (from /api/ps). */
-  private loaded = new Map<string, OllamaPsModel>();
+  /** Models loaded in memory (from /api/ps, corrected for the loads the gateway started). */
+  readonly residency = new ResidencyView();
 
   constructor(
     readonly spec: InstanceSpec,
@@ -102,20 +103,27 @@ export class Instance {
     return this.healthTracker.state;
   }
 
-  /** Marks the model loaded here at once (an answer just came from it); the next /api/ps confirms. */
-  markLoaded(model: string): void {
-    if (this.loaded.has(model)) return;
-    const tag = this.tags.get(model);
-    if (!tag) return;
-    this.loaded.set(model, {
-      name: tag.name,
-      model: tag.model,
-      size: tag.size,
-      digest: tag.digest,
-      details: tag.details,
-      expires_at: "",
-      size_vram: tag.size,
-    });
+  /**
+   * A request for `model` was placed here: counts it in flight and, when the model is not loaded, starts
+   * the expected load (and the evictions it implies) in the residency view. Returns whether it did.
+   */
+  claim(model: string): boolean {
+    this.inFlight++;
+    this.residency.countInFlight(model, 1);
+    if (this.residency.isLoaded(model)) return false;
+    this.residency.beginLoad(model, this.modelSizeBytes(model) ?? 0, this.spec.memoryLimitBytes);
+    return true;
+  }
+
+  /**
+   * A request placed with `claim` ended. Returns true when it confirmed a load the gateway started, so
+   * the caller re-reads /api/ps to learn what the load evicted.
+   */
+  unclaim(model: string, ok: boolean): boolean {
+    this.inFlight--;
+    this.residency.countInFlight(model, -1);
+    this.residency.endRequest(model, ok);
+    return ok && this.residency.awaitingConfirmation;
   }
 
   /** Size in bytes of a model on this instance's disk, if known. */
@@ -123,11 +131,9 @@ export class Instance {
     return this.tags.get(model)?.size;
   }
 
-  /** Memory the loaded models take, in bytes (from /api/ps). */
+  /** Memory the loaded models take, in bytes (from /api/ps and the loads the gateway started). */
   loadedBytes(): number {
-    let sum = 0;
-    for (const m of this.loaded.values()) sum += m.size_vram || m.size || 0;
-    return sum;
+    return this.residency.loadedBytes();
   }
 
   get id(): string {
@@ -147,7 +153,7 @@ export class Instance {
 
   /** Replaces the loaded-model inventory only (from a live /api/ps). */
   setLoaded(ps: OllamaPsModel[]): void {
-    this.loaded = new Map(ps.map((m) => [normalizeModelName(m.name || m.model), m]));
+    this.residency.setReported(ps);
   }
 
   /** Whether the model (normalized name) is on this instance's disk. */
@@ -157,7 +163,7 @@ export class Instance {
 
   /** Whether the model (normalized name) is loaded in memory here. */
   isLoaded(model: string): boolean {
-    return this.loaded.has(model);
+    return this.residency.isLoaded(model);
   }
 
   /** Tag entries as the instance reported them. */
@@ -167,13 +173,13 @@ export class Instance {
 
   /** Loaded-model entries as the instance reported them. */
   psModels(): OllamaPsModel[] {
-    return [...this.loaded.values()];
+    return this.residency.reportedModels();
   }
 
   /** Forgets a model after a delete, until the next refresh says otherwise. */
   forgetModel(model: string): void {
     this.tags.delete(model);
-    this.loaded.delete(model);
+    this.residency.forget(model);
   }
 
   stats(): InstanceStats {
@@ -196,7 +202,7 @@ export class Instance {
       maxConcurrentRequests: this.spec.maxConcurrentRequests,
       version: this.version,
       modelsOnDisk: [...this.tags.keys()].sort(),
-      loadedModels: [...this.loaded.values()].map((m) => ({
+      loadedModels: this.residency.reportedModels().map((m) => ({
         name: m.name,
         sizeVramBytes: m.size_vram,
         expiresAt: m.expires_at,

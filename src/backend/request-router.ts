@@ -19,20 +19,17 @@ import {
   type AffinityTuning,
 } from "../routing/kv-affinity.js";
 import { AffinityPlacement, type AffinityWait } from "./affinity-placement.js";
-import { modelAwarePool } from "../routing/model-aware.js";
+import { modelAwareDecision, modelAwarePool } from "../routing/model-aware.js";
 import type { Precision } from "../routing/model-fit.js";
 import type { CpuFallbackSettings } from "../routing/cpu-fallback.js";
 import { CandidateBuilder } from "./candidate-builder.js";
+import { learnFromAttempt } from "./attempt-feedback.js";
 import { chunksToTokens } from "../routing/prompt-fingerprint.js";
 import type { Fleet } from "./fleet.js";
-import type { Instance } from "./instance.js";
-import type { AttemptOutcome, Placement, RouteHints, RouteResult, Router } from "./router-types.js";
+import type { Placement, RouteHints, RouteResult, Router } from "./router-types.js";
 
 /** Requests an instance takes at once when the config does not say (Ollama's own queue holds the rest). */
 export { DEFAULT_INSTANCE_CAPACITY } from "./candidate-builder.js";
-
-/** Failure kinds that say something about the instance (and so count for health and breaker). */
-const BLAMING = new Set(["connect", "timeout", "reset", "other", "http_5xx", "stream_reset", "malformed"]);
 
 /** Settings of the router. */
 export interface RequestRouterOptions {
@@ -70,6 +67,9 @@ export class RequestRouter implements Router {
   private readonly fleet: Fleet;
   private readonly builder: CandidateBuilder;
   private readonly affinity: AffinityPlacement | undefined;
+  private readonly clock: Clock;
+  private retryTimer: unknown;
+  private retryDueAtMs = 0;
 
   constructor(private readonly options: RequestRouterOptions) {
     this.fleet = options.fleet;
@@ -81,6 +81,7 @@ export class RequestRouter implements Router {
       now: options.now,
     });
     const clock = options.clock ?? systemClock();
+    this.clock = clock;
     this.affinity =
       options.affinity &&
       new AffinityPlacement({
@@ -93,7 +94,15 @@ export class RequestRouter implements Router {
       clock,
       maxSize: options.maxQueueSize,
       agingMs: options.agingMs,
-      place: (w) => this.tryPlace(w.model, w.priority, w.item.exclude, w.item.hints, w.item.wait),
+      place: (w) =>
+        this.tryPlace(
+          w.model,
+          w.priority,
+          w.item.exclude,
+          w.item.hints,
+          w.item.wait,
+          clock.now() - w.enqueuedAtMs,
+        ),
       // Waiters that can go to the same instances share a key: one refusal in a pump round stands for all.
       placementKey: (w) => {
         const base = w.item.exclude.size === 0 ? w.model : `${w.model}|${[...w.item.exclude].join(",")}`;
@@ -205,14 +214,21 @@ export class RequestRouter implements Router {
     exclude: ReadonlySet<string>,
     hints: RouteHints | undefined,
     wait: AffinityWait = { firstAlternativeAtMs: undefined },
+    waitedMs = 0,
   ): Placement | undefined {
     const candidates = this.candidates(model).filter((c) => !exclude.has(c.id));
-    let id = this.options.balancer.pick(candidates, { model, priority });
+    const request = { model, priority, waitedMs };
+    let id = this.options.balancer.pick(candidates, request);
+    if (id === undefined) {
+      // A swap waiting its turn may go later even if no slot frees in between: look again then.
+      const retryInMs = modelAwareDecision(candidates, request).retryInMs;
+      if (retryInMs !== undefined) this.pumpIn(retryInMs);
+    }
     const fingerprint = hints?.fingerprint;
     const affinity = this.affinity;
     let decision: AffinityDecision | undefined;
     if (affinity && fingerprint && fingerprint.hashes.length > 0) {
-      const pool = modelAwarePool(candidates);
+      const pool = modelAwarePool(candidates, request);
       // The instance holding the prefix is only full: wait for it while the wait costs less than a miss.
       const decided = affinity.decide(model, candidates, pool, fingerprint, wait, id);
       if (decided === "wait") return undefined;
@@ -221,7 +237,7 @@ export class RequestRouter implements Router {
     }
     const instance = id === undefined ? undefined : this.fleet.get(id);
     if (!instance || !instance.breaker.tryAcquire()) return undefined;
-    instance.inFlight++;
+    const startedLoad = instance.claim(model);
     instance.requestsTotal++;
     const matchChunks = decision?.matchChunks ?? 0;
     const chosen = candidates.find((c) => c.id === instance.id);
@@ -230,16 +246,30 @@ export class RequestRouter implements Router {
     let released = false;
     return {
       instance,
+      startedLoad,
       affinity: decision && { reason: decision.reason, matchedTokens: chunksToTokens(matchChunks) },
       release: (outcome) => {
         if (released) return;
         released = true;
-        instance.inFlight--;
-        this.learn(instance, model, outcome);
+        // A load the gateway started has ended: /api/ps tells what it evicted.
+        if (instance.unclaim(model, outcome.ok)) void this.fleet.refresh(instance.id);
+        learnFromAttempt(this.fleet, this.options.perf, { instance, model, outcome, startedLoad });
         affinity?.measure(instance.id, model, outcome, matchChunks);
         this.queue.pump();
       },
     };
+  }
+
+  /** Pumps the queue in `ms` (or earlier, if a pump is already due sooner). */
+  private pumpIn(ms: number): void {
+    const dueAtMs = this.clock.now() + ms;
+    if (this.retryTimer !== undefined && this.retryDueAtMs <= dueAtMs) return;
+    if (this.retryTimer !== undefined) this.clock.clearTimeout(this.retryTimer);
+    this.retryDueAtMs = dueAtMs;
+    this.retryTimer = this.clock.setTimeout(() => {
+      this.retryTimer = undefined;
+      this.queue.pump();
+    }, ms);
   }
 
   /** What sizing an instance's prefix index needs: its slots and memory limit. */
@@ -250,38 +280,6 @@ export class RequestRouter implements Router {
   /** KV-cache affinity per instance (index sizes, predicted and measured hits); [] when off. */
   affinityStats(): AffinityInstanceStats[] {
     return this.options.affinity?.stats() ?? [];
-  }
-
-  private learn(instance: Instance, model: string, outcome: AttemptOutcome): void {
-    if (outcome.clientAborted) {
-      instance.breaker.release();
-      return;
-    }
-    const size = instance.modelSizeBytes(model);
-    if (outcome.ok) {
-      instance.breaker.onSuccess();
-      instance.healthTracker.recordSuccess("passive");
-      instance.markLoaded(model);
-    } else if (outcome.failureKind === "model_missing") {
-      instance.breaker.release();
-      instance.forgetModel(model);
-      void this.fleet.refresh(instance.id);
-      return;
-    } else if (BLAMING.has(outcome.failureKind ?? "other")) {
-      const reason = `${outcome.failureKind}: ${outcome.failureMessage ?? ""}`;
-      instance.breaker.onFailure(reason);
-      this.fleet.markFailure(instance, reason);
-    } else {
-      instance.breaker.release();
-    }
-    this.options.perf.record(instance.id, model, {
-      ok: outcome.ok,
-      ...(outcome.ttftMs !== undefined ? { ttftMs: outcome.ttftMs } : {}),
-      ...(outcome.outputTokens !== undefined ? { outputTokens: outcome.outputTokens } : {}),
-      ...(outcome.decodeMs !== undefined ? { decodeMs: outcome.decodeMs } : {}),
-      ...(outcome.loadDurationMs !== undefined ? { loadDurationMs: outcome.loadDurationMs } : {}),
-      ...(size !== undefined ? { modelSizeBytes: size } : {}),
-    });
   }
 
   /** Health scores and their parts for every instance, per model loaded or on disk, for the admin API. */
@@ -303,6 +301,8 @@ export class RequestRouter implements Router {
   }
 
   close(): void {
+    if (this.retryTimer !== undefined) this.clock.clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
     this.queue.close();
   }
 }

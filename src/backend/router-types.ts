@@ -33,6 +33,8 @@ export interface Placement {
   instance: Instance;
   /** Why KV-cache affinity chose this instance and how much of the prompt it should hold; absent when off. */
   affinity?: { reason: AffinityReason; matchedTokens: number } | undefined;
+  /** The model was not loaded on the instance when this request was sent there: it starts the load. */
+  startedLoad?: boolean;
   release(outcome: AttemptOutcome): void;
 }
 

@@ -57,6 +57,8 @@ export interface GatewayEvents {
     atMs: number;
     /** Why routing chose this instance, when the router says (e.g. a KV-affinity reason). */
     routeReason: string | undefined;
+    /** The model was not loaded there: this attempt starts its load. */
+    startedLoad: boolean;
   };
   /** An attempt ended; its Ollama statistics when the answer carried them. */
   "attempt-ended": RequestRef & {

@@ -151,7 +151,14 @@ export async function proxyToSink(
       tried.add(instance.id);
       instanceId = instance.id;
       const kind: AttemptKind = attempt === 1 ? "first" : state && state.tokens > 0 ? "failover" : "retry";
-      ev.attemptStarted(attempt, kind, instance.id, routed.placement.affinity, hints?.fingerprint?.chars);
+      ev.attemptStarted(
+        attempt,
+        kind,
+        instance.id,
+        routed.placement.affinity,
+        hints?.fingerprint?.chars,
+        routed.placement.startedLoad,
+      );
 
       if (!state) {
         const r = await runPassthroughAttempt({

@@ -111,6 +111,7 @@ export class RequestEvents {
     instanceId: string,
     affinity?: { reason: string; matchedTokens: number } | undefined,
     promptChars?: number | undefined,
+    startedLoad = false,
   ): void {
     this.attemptStartedMs = this.now();
     if (affinity && promptChars) {
@@ -130,6 +131,7 @@ export class RequestEvents {
       instanceId,
       atMs: this.attemptStartedMs,
       routeReason: affinity?.reason,
+      startedLoad,
     });
   }
 

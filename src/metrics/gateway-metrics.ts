@@ -43,10 +43,8 @@ export class GatewayMetrics {
       if (m.name.endsWith("_total") && !(m instanceof Counter)) this.registry.removeSingleMetric(m.name);
     }
     const errors = errorsCounter(this.registry);
-    const resident = (instanceId: string, model: string): boolean =>
-      fleet.get(instanceId)?.isLoaded(model) ?? false;
     this.unsubscribe.push(
-      ...registerRequestMetrics(this.registry, events, errors, resident),
+      ...registerRequestMetrics(this.registry, events, errors),
       ...registerSharingMetrics(this.registry, events),
       ...registerFleetMetrics(this.registry, fleet, router, errors, () => this.sources.promptCache?.() ?? []),
     );

@@ -29,7 +29,6 @@ export function registerRequestMetrics(
   registry: Registry,
   events: TypedEmitter<GatewayEvents>,
   errors: Counter<"type" | "instance">,
-  isResident: (instanceId: string, model: string) => boolean,
 ): Array<() => void> {
   const r = [registry];
   const requests = new Counter({
@@ -121,7 +120,7 @@ export function registerRequestMetrics(
     registers: r,
   });
 
-  const detector = new ModelLoadDetector(isResident);
+  const detector = new ModelLoadDetector();
   const attemptKey = (e: { seq: number; attempt: number }): string => `${e.seq}.${e.attempt}`;
   return [
     events.on("request-started", () => inFlight.inc()),
@@ -143,7 +142,7 @@ export function registerRequestMetrics(
         errors.inc({ type: e.rejection, instance: "none" });
     }),
     events.on("attempt-started", (e) => {
-      detector.started(attemptKey(e), e.instanceId, e.model);
+      detector.started(attemptKey(e), e.instanceId, e.model, e.startedLoad);
       if (e.kind !== "first") retries.inc({ model: e.model, kind: e.kind });
     }),
     events.on("attempt-ended", (e) => {

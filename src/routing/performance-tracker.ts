@@ -42,6 +42,11 @@ export interface PerformanceSample {
   loadDurationMs?: number;
   /** Size of the model, needed to learn load speed. */
   modelSizeBytes?: number;
+  /**
+   * The gateway sent this request to an instance that did not have the model loaded: its load_duration
+   * is a real load however short (an emulator runs time-scaled), not a hot model's bookkeeping.
+   */
+  startedLoad?: boolean;
 }
 
 /** Learned figures of one instance × model, as the admin API shows them. */
@@ -77,6 +82,7 @@ interface ModelStats {
 interface InstanceStats {
   errors: ErrorWindow;
   loadMsPerByte: number | undefined;
+  loadOverheadMs: number | undefined;
   models: Map<string, ModelStats>;
 }
 
@@ -98,6 +104,7 @@ export class PerformanceTracker {
   private readonly instances = new Map<string, InstanceStats>();
   private readonly entryOrder = new Map<string, { id: string; model: string }>();
   private fleetLoadMsPerByte: number | undefined;
+  private fleetLoadOverheadMs: number | undefined;
 
   constructor(options: PerformanceTrackerOptions) {
     this.now = options.now;
@@ -129,11 +136,16 @@ export class PerformanceTracker {
       stats.tokensPerSecond = this.ewma(stats.tokensPerSecond, (tokens * 1000) / sample.decodeMs);
     }
     const size = sample.modelSizeBytes ?? 0;
-    if (load >= this.minLoadSampleMs && size > 0) {
-      // Per-byte rate beyond the fixed start cost, so one figure predicts loads of any size.
-      const msPerByte = Math.max(0, load - this.loadOverheadMs) / size;
+    if ((load >= this.minLoadSampleMs || (sample.startedLoad === true && load > 0)) && size > 0) {
+      // A fixed start cost plus a per-byte rate, so one figure predicts loads of any size. The start cost
+      // is at most half the load: a backend that loads far faster than the default (a time-scaled emulator,
+      // a page-cached file) must not be priced at the default's fixed 300 ms.
+      const overheadMs = Math.min(this.loadOverheadMs, load / 2);
+      const msPerByte = (load - overheadMs) / size;
       instance.loadMsPerByte = this.ewma(instance.loadMsPerByte, msPerByte);
+      instance.loadOverheadMs = this.ewma(instance.loadOverheadMs, overheadMs);
       this.fleetLoadMsPerByte = this.ewma(this.fleetLoadMsPerByte, msPerByte);
+      this.fleetLoadOverheadMs = this.ewma(this.fleetLoadOverheadMs, overheadMs);
     }
   }
 
@@ -154,9 +166,10 @@ export class PerformanceTracker {
 
   /** Expected load time of a model of this size here: learned here, else fleet-wide, else the default rate. */
   estimateLoadMs(instanceId: string, modelSizeBytes: number): number {
-    const msPerByte =
-      this.instances.get(instanceId)?.loadMsPerByte ?? this.fleetLoadMsPerByte ?? this.defaultLoadMsPerByte;
-    return this.loadOverheadMs + Math.max(0, modelSizeBytes) * msPerByte;
+    const instance = this.instances.get(instanceId);
+    const msPerByte = instance?.loadMsPerByte ?? this.fleetLoadMsPerByte ?? this.defaultLoadMsPerByte;
+    const overheadMs = instance?.loadOverheadMs ?? this.fleetLoadOverheadMs ?? this.loadOverheadMs;
+    return overheadMs + Math.max(0, modelSizeBytes) * msPerByte;
   }
 
   /** Forgets an instance that left the fleet. */
@@ -220,6 +233,7 @@ export class PerformanceTracker {
     const created: InstanceStats = {
       errors: new ErrorWindow(this.errorWindowMs, this.errorBuckets),
       loadMsPerByte: undefined,
+      loadOverheadMs: undefined,
       models: new Map(),
     };
     this.instances.set(id, created);

@@ -34,6 +34,11 @@ export interface Candidate {
   residency: Residency;
   /** Estimated time to load the model when not hot, in ms (0 when hot). */
   loadPenaltyMs: number;
+  /**
+   * When cold: the demand for the models the load would unload here (requests waiting for them in the
+   * gateway's queue plus those in flight for them here); 0 when nothing in use would go. Absent: 0.
+   */
+  evictionDemand?: number;
   /** EWMA time to first token for this model here, ms; undefined until measured. */
   ttftMs: number | undefined;
   /** EWMA decode speed for this model here (or the capability estimate), tokens/s; undefined if unknown. */
@@ -48,6 +53,8 @@ export interface Candidate {
 export interface RouteRequest {
   model: string;
   priority: Priority;
+  /** How long the request has waited in the gateway's queue so far, ms (0 or absent: it just came). */
+  waitedMs?: number;
 }
 
 /** Role: chooses one instance for a request among candidates; pure apart from its own rotation state. */

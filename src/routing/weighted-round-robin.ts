@@ -31,7 +31,7 @@ class WeightedRoundRobinBalancer implements Balancer {
   }
 
   pick(candidates: readonly Candidate[], request: RouteRequest): string | undefined {
-    const pool = modelAwarePool(candidates);
+    const pool = modelAwarePool(candidates, request);
     if (pool.length === 0) return undefined;
     const ref = scoreReference(candidates, this.typicalRequestMs);
     const current = this.currentByModel.get(request.model) ?? new Map<string, number>();
