@@ -133,36 +133,63 @@ const placed = (r: RouteResult): Placement => {
 };
 
 describe("a swap waits its turn on a busy GPU (manual clock)", () => {
-  it("serves the loaded model's requests first and starts the swap once the turn has come, without a slot freeing", async (t) => {
+  it("lets the loaded model's queued requests go first, then swaps once the turn has come", async (t) => {
     const { clock, gpu, router, loadMs } = rig(t);
-    const running = placed(router.route(A, "normal", new Set()));
+    const a1 = placed(router.route(A, "normal", new Set()));
+    const a2 = placed(router.route(A, "normal", new Set()));
+    const signal = new AbortController().signal;
     let swapped: RouteResult | undefined;
-    const waiting = router.admit(B, "normal", new Set(), new AbortController().signal);
-    void waiting.then((r) => (swapped = r));
-    await Promise.resolve();
-    assert.equal(swapped, undefined, "B waits: loading it would unload A while A is in use");
-    // Another A request takes the free slot meanwhile: no swap between the two.
-    const second = placed(router.route(A, "normal", new Set()));
-    assert.equal(second.instance.id, "gpu0");
-    second.release({ ok: true });
+    const waitingB = router.admit(B, "normal", new Set(), signal);
+    void waitingB.then((r) => (swapped = r));
+    const waitingA = [
+      router.admit(A, "normal", new Set(), signal),
+      router.admit(A, "normal", new Set(), signal),
+    ];
 
+    // A slot frees: B is older, but loading it would unload A while two requests wait for A.
+    a1.release({ ok: true });
+    const a3 = placed(await waitingA[0]!);
+    assert.equal(swapped, undefined, "B waits its turn");
+    assert.equal(gpu.isLoaded(A), true);
+
+    clock.advance(SWAP_WAIT_LOAD_MULTIPLE * loadMs);
+    a2.release({ ok: true });
+    const b = placed(await waitingB);
+    assert.equal(b.instance.id, "gpu0", "its turn has come: it swaps although one request still waits for A");
+    // From now on the gateway counts B loaded and A on its way out.
+    assert.equal(gpu.isLoaded(B), true);
+    assert.equal(gpu.isLoaded(A), false);
+    a3.release({ ok: true });
+    b.release({ ok: true });
+    // Nobody waits for B any more: the last request for A swaps back at once.
+    placed(await waitingA[1]!).release({ ok: true });
+  });
+
+  it("swaps at once when nobody waits for the loaded model, even while it still has requests in flight", async (t) => {
+    const { gpu, router } = rig(t);
+    const a = placed(router.route(A, "normal", new Set()));
+    const b = placed(router.route(B, "normal", new Set()));
+    assert.equal(b.instance.id, "gpu0");
+    assert.equal(gpu.isLoaded(A), false, "Ollama finishes A's request, then unloads it");
+    a.release({ ok: true });
+    b.release({ ok: true });
+  });
+
+  it("starts a swap on time even when no slot frees in between", async (t) => {
+    const { clock, router, loadMs } = rig(t);
+    const signal = new AbortController().signal;
+    // A retried request for A that may not go back to gpu0 waits in the queue: demand for A.
+    const retried = router.admit(A, "normal", new Set(["gpu0"]), signal);
+    assert.equal(router.route(B, "normal", new Set()).kind, "full");
+    let swapped: RouteResult | undefined;
+    const waitingB = router.admit(B, "normal", new Set(), signal);
+    void waitingB.then((r) => (swapped = r));
     clock.advance(SWAP_WAIT_LOAD_MULTIPLE * loadMs - 1);
     await Promise.resolve();
     assert.equal(swapped, undefined, "not before its turn");
     clock.advance(1);
-    const b = placed(await waiting);
-    assert.equal(b.instance.id, "gpu0");
-    // From now on the gateway counts B loaded and A on its way out.
-    assert.equal(gpu.isLoaded(B), true);
-    assert.equal(gpu.isLoaded(A), false);
-    running.release({ ok: true });
-    b.release({ ok: true });
-  });
-
-  it("starts the swap at once when the loaded model has nothing in flight or waiting", async (t) => {
-    const { router } = rig(t);
-    const b = placed(router.route(B, "normal", new Set()));
-    assert.equal(b.instance.id, "gpu0");
-    b.release({ ok: true });
+    assert.equal(placed(await waitingB).instance.id, "gpu0");
+    router.close();
+    await assert.rejects(retried);
   });
 });
