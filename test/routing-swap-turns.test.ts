@@ -165,13 +165,24 @@ describe("a swap waits its turn on a busy GPU (manual clock)", () => {
     placed(await waitingA[1]!).release({ ok: true });
   });
 
-  it("swaps at once when nobody waits for the loaded model, even while it still has requests in flight", async (t) => {
+  it("swaps at once when the loaded model is idle: nothing in flight, nothing waiting", async (t) => {
     const { gpu, router } = rig(t);
-    const a = placed(router.route(A, "normal", new Set()));
+    placed(router.route(A, "normal", new Set())).release({ ok: true });
     const b = placed(router.route(B, "normal", new Set()));
     assert.equal(b.instance.id, "gpu0");
-    assert.equal(gpu.isLoaded(A), false, "Ollama finishes A's request, then unloads it");
+    assert.equal(gpu.isLoaded(A), false);
+    b.release({ ok: true });
+  });
+
+  it("waits its turn behind a running answer of the loaded model, which would idle the GPU's other slots", async (t) => {
+    const { clock, router, loadMs } = rig(t);
+    const a = placed(router.route(A, "normal", new Set()));
+    assert.equal(router.route(B, "normal", new Set()).kind, "full");
+    const waitingB = router.admit(B, "normal", new Set(), new AbortController().signal);
     a.release({ ok: true });
+    const b = placed(await waitingB);
+    assert.equal(b.instance.id, "gpu0", "the answer ended: the swap goes at once, before its turn");
+    assert.ok(clock.now() - 1_000 < SWAP_WAIT_LOAD_MULTIPLE * loadMs);
     b.release({ ok: true });
   });
 

@@ -31,7 +31,7 @@ export class CandidateBuilder {
 
   /** Each instance's candidate view for a model; CPU instances only when CPU fallback applies. */
   candidates(instances: readonly Instance[], model: string): Candidate[] {
-    const all = instances.map((i) => this.candidateOf(i, instances, model));
+    const all = instances.map((i) => this.candidateOf(i, model));
     const fallback = this.deps.cpuFallback;
     if (!fallback) return all;
     const cpu = new Set(instances.filter((i) => i.spec.gpuId < 0).map((i) => i.id));
@@ -58,32 +58,16 @@ export class CandidateBuilder {
     return this.precisionCache.get(instance.id);
   }
 
-  /**
-   * Demand for what loading `model` would unload here: the requests queued for each victim that its other
-   * loaded copies have no free slot for. Requests in flight do not count: Ollama lets them finish first.
-   */
-  private evictionDemand(
-    instance: Instance,
-    all: readonly Instance[],
-    model: string,
-    sizeBytes: number,
-  ): number {
+  /** Demand for what loading `model` would unload here: queued requests for it plus its in-flight ones here. */
+  private evictionDemand(instance: Instance, model: string, sizeBytes: number): number {
     let demand = 0;
     for (const victim of instance.residency.victims(model, sizeBytes, instance.spec.memoryLimitBytes)) {
-      let waiting = this.deps.queueDepth(victim);
-      for (const other of all) {
-        if (other === instance || !other.isLoaded(victim)) continue;
-        waiting -= Math.max(
-          0,
-          (other.spec.maxConcurrentRequests ?? DEFAULT_INSTANCE_CAPACITY) - other.inFlight,
-        );
-      }
-      demand += Math.max(0, waiting);
+      demand += this.deps.queueDepth(victim) + instance.residency.inFlightFor(victim);
     }
     return demand;
   }
 
-  private candidateOf(instance: Instance, all: readonly Instance[], model: string): Candidate {
+  private candidateOf(instance: Instance, model: string): Candidate {
     const size = instance.modelSizeBytes(model) ?? 0;
     const precision = this.precisionOf(instance);
     const limit = instance.spec.memoryLimitBytes;
@@ -115,7 +99,7 @@ export class CandidateBuilder {
       queueDepth: this.deps.queueDepth(model),
       residency,
       loadPenaltyMs: residency === "hot" ? 0 : this.deps.perf.estimateLoadMs(instance.id, size),
-      evictionDemand: residency === "cold" ? this.evictionDemand(instance, all, model, size) : 0,
+      evictionDemand: residency === "cold" ? this.evictionDemand(instance, model, size) : 0,
       ttftMs: this.deps.perf.ttftMs(instance.id, model),
       tokensPerSecond: this.deps.perf.tokensPerSecond(instance.id, model),
       errorRate: this.deps.perf.errorRate(instance.id),

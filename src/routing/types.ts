@@ -35,8 +35,8 @@ export interface Candidate {
   /** Estimated time to load the model when not hot, in ms (0 when hot). */
   loadPenaltyMs: number;
   /**
-   * When cold: the demand for the models the load would unload here (requests queued for them that their
-   * other loaded copies have no free slot for); 0 when the load costs nobody a wait. Absent: 0.
+   * When cold: the demand for the models the load would unload here (requests waiting for them in the
+   * gateway's queue plus those in flight for them here); 0 when nothing in use would go. Absent: 0.
    */
   evictionDemand?: number;
   /** EWMA time to first token for this model here, ms; undefined until measured. */
