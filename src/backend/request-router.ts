@@ -149,6 +149,14 @@ export class RequestRouter implements Router {
     if (placement) return { kind: "placed", placement };
     const all = this.candidates(model).filter((c) => !exclude.has(c.id));
     const holders = all.filter((c) => c.hasModel);
+    // An instance the supervisor is starting may hold the model: wait for it (the link pumps the queue
+    // when it lets the instance in) rather than answer 404 or 503 during start-up.
+    const starting = this.fleet
+      .instances()
+      .filter((i) => i.supervisorHold !== undefined && !exclude.has(i.id))
+      .filter((i) => i.tagModels().length === 0 || i.hasModel(model));
+    if (starting.length > 0 && !holders.some((c) => isEligible({ ...c, inFlight: 0 })))
+      return { kind: "full" };
     if (holders.length === 0) {
       const reachable = this.fleet.instances().filter((i) => i.health !== "unhealthy").length;
       return reachable === 0
