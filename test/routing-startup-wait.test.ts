@@ -48,6 +48,19 @@ describe("requests that arrive while the supervisor starts the instances", () =>
     assert.equal((admitted as { placement: Placement }).placement.instance.id, "gpu0");
   });
 
+  it("answers model_not_found to a waiter once the started instances turn out not to have its model", async (t) => {
+    const { gpu, router } = rig(t);
+    const waiting = router.admit("mistral:7b", "normal", new Set(), new AbortController().signal);
+    gpu.setInventory([tag] as never, [] as never);
+    gpu.healthTracker.recordSuccess("active");
+    gpu.supervisorHold = undefined;
+    router.queue.pump();
+    const routed = await waiting;
+    assert.equal(routed.kind, "none");
+    assert.equal((routed as { reason: string }).reason, "model_not_found");
+    assert.equal(router.queueStats().depth, 0);
+  });
+
   it("still answers model_not_found once every instance is up and none has the model", (t) => {
     const { gpu, router } = rig(t);
     gpu.setInventory([tag] as never, [] as never);

@@ -24,6 +24,7 @@ import type { Precision } from "../routing/model-fit.js";
 import type { CpuFallbackSettings } from "../routing/cpu-fallback.js";
 import { CandidateBuilder } from "./candidate-builder.js";
 import { learnFromAttempt } from "./attempt-feedback.js";
+import { mayEverServe, ModelGone, startingCouldServe } from "./start-up-wait.js";
 import { chunksToTokens } from "../routing/prompt-fingerprint.js";
 import type { Fleet } from "./fleet.js";
 import type { Placement, RouteHints, RouteResult, Router } from "./router-types.js";
@@ -94,15 +95,12 @@ export class RequestRouter implements Router {
       clock,
       maxSize: options.maxQueueSize,
       agingMs: options.agingMs,
-      place: (w) =>
-        this.tryPlace(
-          w.model,
-          w.priority,
-          w.item.exclude,
-          w.item.hints,
-          w.item.wait,
-          clock.now() - w.enqueuedAtMs,
-        ),
+      place: (w) => {
+        // A waiter queued while instances were starting, for a model that none of them turned out to have.
+        if (!mayEverServe(this.fleet.instances(), w.model)) throw new ModelGone(w.model);
+        const waitedMs = clock.now() - w.enqueuedAtMs;
+        return this.tryPlace(w.model, w.priority, w.item.exclude, w.item.hints, w.item.wait, waitedMs);
+      },
       // Waiters that can go to the same instances share a key: one refusal in a pump round stands for all.
       placementKey: (w) => {
         const base = w.item.exclude.size === 0 ? w.model : `${w.model}|${[...w.item.exclude].join(",")}`;
@@ -149,14 +147,9 @@ export class RequestRouter implements Router {
     if (placement) return { kind: "placed", placement };
     const all = this.candidates(model).filter((c) => !exclude.has(c.id));
     const holders = all.filter((c) => c.hasModel);
-    // An instance the supervisor is starting may hold the model: wait for it (the link pumps the queue
-    // when it lets the instance in) rather than answer 404 or 503 during start-up.
-    const starting = this.fleet
-      .instances()
-      .filter((i) => i.supervisorHold !== undefined && !exclude.has(i.id))
-      .filter((i) => i.tagModels().length === 0 || i.hasModel(model));
-    if (starting.length > 0 && !holders.some((c) => isEligible({ ...c, inFlight: 0 })))
-      return { kind: "full" };
+    // Someone could take it once a slot frees, or an instance being started might (start-up-wait.ts): wait.
+    const waitable = holders.some((c) => isEligible({ ...c, inFlight: 0 }));
+    if (waitable || startingCouldServe(this.fleet.instances(), model, exclude)) return { kind: "full" };
     if (holders.length === 0) {
       const reachable = this.fleet.instances().filter((i) => i.health !== "unhealthy").length;
       return reachable === 0
@@ -167,9 +160,6 @@ export class RequestRouter implements Router {
           }
         : { kind: "none", reason: "model_not_found", detail: `no instance has model '${model}'` };
     }
-    // Someone could take it once a slot frees: wait. Otherwise say why nobody can.
-    const waitable = holders.filter((c) => isEligible({ ...c, inFlight: 0 }));
-    if (waitable.length > 0) return { kind: "full" };
     const why = holders.map((c) => `${c.id}: ${describe(c)}`).join("; ");
     return { kind: "none", reason: "no_instance", detail: why };
   }
@@ -206,6 +196,9 @@ export class RequestRouter implements Router {
       const admission = await waiting;
       return { kind: "placed", placement: admission.placement };
     } catch (err) {
+      if (err instanceof ModelGone) {
+        return { kind: "none", reason: "model_not_found", detail: `no instance has model '${model}'` };
+      }
       if (err instanceof QueueError) {
         if (err.code === "aborted") throw new GatewayError("client_gone", err.message, { cause: err });
         const code = err.code === "queue_full" ? "queue_full" : "queue_timeout";
