@@ -38,12 +38,12 @@ describe("the gateway's view of what an instance has loaded", () => {
     view.countInFlight("b:1b", 1);
     view.beginLoad("b:1b", 4 * GB, 8 * GB);
     view.countInFlight("b:1b", -1);
-    view.endRequest("b:1b", true);
-    assert.equal(view.awaitingConfirmation, true);
+    assert.equal(view.endRequest("b:1b", true), true, "the caller must re-read /api/ps");
+    assert.equal(view.isLoaded("b:1b"), true, "until it does, the load counts");
     // Ollama's keep-alive already unloaded b again: the view follows /api/ps, not the guess.
     view.setReported([]);
     assert.equal(view.isLoaded("b:1b"), false);
-    assert.equal(view.awaitingConfirmation, false);
+    assert.equal(view.isLoaded("a:1b"), false);
   });
 
   it("forgets a load whose only request failed, and the models it would have unloaded come back", () => {
@@ -52,7 +52,7 @@ describe("the gateway's view of what an instance has loaded", () => {
     view.countInFlight("b:1b", 1);
     view.beginLoad("b:1b", 4 * GB, 8 * GB);
     view.countInFlight("b:1b", -1);
-    view.endRequest("b:1b", false);
+    assert.equal(view.endRequest("b:1b", false), true, "the caller must re-read /api/ps");
     assert.equal(view.isLoaded("b:1b"), false);
     assert.equal(view.isLoaded("a:1b"), true);
   });

@@ -116,14 +116,13 @@ export class Instance {
   }
 
   /**
-   * A request placed with `claim` ended. Returns true when it confirmed a load the gateway started, so
-   * the caller re-reads /api/ps to learn what the load evicted.
+   * A request placed with `claim` ended. Returns true when it ended a load the gateway started (done, or
+   * abandoned by its clients), so the caller re-reads /api/ps to learn what is loaded and what was evicted.
    */
   unclaim(model: string, ok: boolean): boolean {
     this.inFlight--;
     this.residency.countInFlight(model, -1);
-    this.residency.endRequest(model, ok);
-    return ok && this.residency.awaitingConfirmation;
+    return this.residency.endRequest(model, ok);
   }
 
   /** Size in bytes of a model on this instance's disk, if known. */

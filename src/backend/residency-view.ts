@@ -78,22 +78,21 @@ export class ResidencyView {
 
   /**
    * A request for `model` ended. A success confirms an expected load until the next /api/ps; a failure
-   * with nothing else in flight for the model drops the expectation (the load may never happen).
+   * with nothing else in flight for the model drops the expectation (the load may never happen, or may
+   * finish without a client: Ollama goes on loading when the client leaves). Returns true when the
+   * guess changed so that only /api/ps can tell what is loaded now.
    */
-  endRequest(model: string, ok: boolean): void {
+  endRequest(model: string, ok: boolean): boolean {
     const load = this.expected.get(model);
-    if (!load) return;
-    if (ok) load.ended = true;
-    else if (this.inFlightFor(model) === 0) {
-      this.expected.delete(model);
-      if (this.expected.size === 0) this.leaving.clear();
+    if (!load) return false;
+    if (ok) {
+      load.ended = true;
+      return true;
     }
-  }
-
-  /** Whether a load the gateway started here has ended and waits for /api/ps to confirm it. */
-  get awaitingConfirmation(): boolean {
-    for (const load of this.expected.values()) if (load.ended) return true;
-    return false;
+    if (this.inFlightFor(model) > 0) return false;
+    this.expected.delete(model);
+    if (this.expected.size === 0) this.leaving.clear();
+    return true;
   }
 
   /** Counts a request for `model` in flight here (+1) or done (-1). */
