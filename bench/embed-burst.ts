@@ -7,23 +7,17 @@
 import { readFileSync } from "node:fs";
 import { Pool } from "undici";
 import { startEmulatorProcess, startGatewayProcess, type Started } from "./processes.js";
-import { summarizeLatencies } from "./load.js";
+import { summarizeLatencies, type LoadResult } from "./load.js";
 
 const EMBED_MODEL = "nomic-embed-text";
 const CHAT_MODEL = "llama3.2:1b";
 const UPSTREAM_PATHS = ["/api/embed", "/api/embeddings", "/v1/embeddings", "/api/chat"];
 
-/** One measured cell. */
-export interface EmbedBurstRow {
+/** One measured cell: the closed loop's figures (without the mean) and what the fleet did for it. */
+export interface EmbedBurstRow extends Omit<LoadResult, "meanMs"> {
   workload: "embed" | "identical-chat";
   sharing: "on" | "off";
   concurrency: number;
-  requests: number;
-  errors: number;
-  seconds: number;
-  rps: number;
-  p50Ms: number;
-  p99Ms: number;
   /** Inference calls the emulators received for this cell. */
   upstreamCalls: number;
   /** Distinct answers among the OK ones (identical chats: 1 when every client got the same). */
@@ -92,6 +86,32 @@ export async function benchEmbedBurst(options: EmbedBurstOptions): Promise<Embed
       await closedLoop(g.url, "/api/embed", 16, 300, (n) => embedBody(`warm-up sentence ${n}`));
     }
 
+    /** Runs one cell through a gateway and measures upstream calls and CPU around it. */
+    const measure = async (
+      cell: Pick<EmbedBurstRow, "workload" | "sharing" | "concurrency">,
+      path: string,
+      total: number,
+      body: (n: number) => string,
+    ): Promise<EmbedBurstRow> => {
+      const gateway = gateways[cell.sharing];
+      const before = await upstream();
+      const cpuBefore = cpuMs([gateway], emulators);
+      const {
+        distinct,
+        meanMs: _meanMs,
+        ...r
+      } = await closedLoop(gateway.url, path, cell.concurrency, total, body);
+      const cpu = cpuMs([gateway], emulators);
+      return {
+        ...cell,
+        ...r,
+        upstreamCalls: (await upstream()) - before,
+        distinctAnswers: distinct,
+        gatewayCpuMsPerRequest: (cpu.gateway - cpuBefore.gateway) / r.requests,
+        emulatorCpuMsPerRequest: (cpu.emulators - cpuBefore.emulators) / r.requests,
+      };
+    };
+
     const rows: EmbedBurstRow[] = [];
     let seq = 0;
     for (const concurrency of options.concurrencies) {
@@ -100,26 +120,12 @@ export async function benchEmbedBurst(options: EmbedBurstOptions): Promise<Embed
       for (const sharing of order) {
         const base = seq;
         seq += options.requestsPerCell;
-        const before = await upstream();
-        const cpuBefore = cpuMs([gateways[sharing]], emulators);
-        const r = await closedLoop(
-          gateways[sharing].url,
+        const row = await measure(
+          { workload: "embed", sharing, concurrency },
           "/api/embed",
-          concurrency,
           options.requestsPerCell,
           (n) => embedBody(`short sentence number ${base + n} to embed`),
         );
-        const cpu = cpuMs([gateways[sharing]], emulators);
-        const row: EmbedBurstRow = {
-          workload: "embed",
-          sharing,
-          concurrency,
-          ...r,
-          upstreamCalls: (await upstream()) - before,
-          distinctAnswers: r.distinct,
-          gatewayCpuMsPerRequest: (cpu.gateway - cpuBefore.gateway) / r.requests,
-          emulatorCpuMsPerRequest: (cpu.emulators - cpuBefore.emulators) / r.requests,
-        };
         rows.push(row);
         options.log(
           `embed c=${concurrency} sharing ${sharing}: ${row.rps.toFixed(0)} req/s p50 ${row.p50Ms.toFixed(1)} ms p99 ${row.p99Ms.toFixed(1)} ms, ${row.upstreamCalls} upstream calls, ${row.errors} errors`,
@@ -129,20 +135,12 @@ export async function benchEmbedBurst(options: EmbedBurstOptions): Promise<Embed
     for (const n of options.identicalChats) {
       for (const sharing of ["on", "off"] as const) {
         const body = chatBody(`identical question ${n}`, 32);
-        const before = await upstream();
-        const cpuBefore = cpuMs([gateways[sharing]], emulators);
-        const r = await closedLoop(gateways[sharing].url, "/api/chat", n, n, () => body);
-        const cpu = cpuMs([gateways[sharing]], emulators);
-        const row: EmbedBurstRow = {
-          workload: "identical-chat",
-          sharing,
-          concurrency: n,
-          ...r,
-          upstreamCalls: (await upstream()) - before,
-          distinctAnswers: r.distinct,
-          gatewayCpuMsPerRequest: (cpu.gateway - cpuBefore.gateway) / r.requests,
-          emulatorCpuMsPerRequest: (cpu.emulators - cpuBefore.emulators) / r.requests,
-        };
+        const row = await measure(
+          { workload: "identical-chat", sharing, concurrency: n },
+          "/api/chat",
+          n,
+          () => body,
+        );
         rows.push(row);
         options.log(
           `${n} identical chats, sharing ${sharing}: ${row.upstreamCalls} upstream calls, ${row.seconds.toFixed(2)} s, ${row.distinctAnswers} distinct answer(s)`,
@@ -188,9 +186,7 @@ async function closedLoop(
   concurrency: number,
   total: number,
   body: (n: number) => string,
-): Promise<
-  Pick<EmbedBurstRow, "requests" | "errors" | "seconds" | "rps" | "p50Ms" | "p99Ms"> & { distinct: number }
-> {
+): Promise<LoadResult & { distinct: number }> {
   const pool = new Pool(url, { connections: concurrency, pipelining: 1, keepAliveTimeout: 30_000 });
   const latencies: number[] = [];
   const answers = new Set<string>();

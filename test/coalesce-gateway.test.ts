@@ -17,6 +17,7 @@ import {
   preloadEverywhere,
   readNdjson,
   served,
+  quietGuards,
 } from "./helpers/resilience.js";
 
 const MODEL = "llama3.2:1b";
@@ -231,10 +232,7 @@ describe("a coalesced call whose instance breaks mid-answer", () => {
   let fleet: FleetFixture;
   before(async () => {
     fleet = await startFleet([{ args: MODEL_ARGS }, { args: MODEL_ARGS }], (c) => {
-      c.loadBalancing.unhealthyThreshold = 100;
-      c.loadBalancing.circuitBreakerThreshold = 100;
-      c.gateway.inventoryRefreshSeconds = 3600;
-      c.loadBalancing.healthCheckIntervalSeconds = 3600;
+      quietGuards(c);
     });
     await preloadEverywhere(fleet);
   });

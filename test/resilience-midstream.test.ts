@@ -19,6 +19,7 @@ import {
   preloadEverywhere,
   readNdjson,
   readSse,
+  quietGuards,
 } from "./helpers/resilience.js";
 
 type FaultKind = "reset" | "malformed" | "error500" | "hang";
@@ -29,10 +30,7 @@ describe("a stream cut mid-answer by the instance", () => {
   before(async () => {
     fleet = await startFleet([{ args: MODEL_ARGS }, { args: MODEL_ARGS }], (c) => {
       // This file is about continuation: keep health and breaker out of the way of the repeated faults.
-      c.loadBalancing.unhealthyThreshold = 100;
-      c.loadBalancing.circuitBreakerThreshold = 100;
-      c.gateway.inventoryRefreshSeconds = 3600;
-      c.loadBalancing.healthCheckIntervalSeconds = 3600;
+      quietGuards(c);
       c.gateway.stallTimeoutSeconds = 0.5;
     });
     await preloadEverywhere(fleet);

@@ -9,7 +9,15 @@ import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
 import { InMemorySpanExporter, type ReadableSpan } from "@opentelemetry/sdk-trace-base";
 import { createTracing } from "../src/tracing/tracing-setup.js";
 import { startFleet, type FleetFixture } from "./helpers/gateway-fixture.js";
-import { chatBody, MODEL, MODEL_ARGS, post, preloadEverywhere, readNdjson } from "./helpers/resilience.js";
+import {
+  chatBody,
+  MODEL,
+  MODEL_ARGS,
+  post,
+  preloadEverywhere,
+  quietGuards,
+  readNdjson,
+} from "./helpers/resilience.js";
 
 /** The spans of one trace as a tree: the root and its children in start order. */
 function treeOf(
@@ -42,10 +50,7 @@ describe("request spans", () => {
     fleet = await startFleet(
       [{ args: MODEL_ARGS }, { args: MODEL_ARGS }],
       (c) => {
-        c.loadBalancing.unhealthyThreshold = 100;
-        c.loadBalancing.circuitBreakerThreshold = 100;
-        c.gateway.inventoryRefreshSeconds = 3600;
-        c.loadBalancing.healthCheckIntervalSeconds = 3600;
+        quietGuards(c);
         for (const i of c.instances) i.maxConcurrentRequests = 1;
       },
       { traceExporter: exporter },

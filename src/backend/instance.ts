@@ -110,9 +110,7 @@ export class Instance {
   claim(model: string): boolean {
     this.inFlight++;
     this.residency.countInFlight(model, 1);
-    if (this.residency.isLoaded(model)) return false;
-    this.residency.beginLoad(model, this.modelSizeBytes(model) ?? 0, this.spec.memoryLimitBytes);
-    return true;
+    return this.residency.beginLoad(model, this.modelSizeBytes(model) ?? 0, this.spec.memoryLimitBytes);
   }
 
   /**

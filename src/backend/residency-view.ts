@@ -69,11 +69,15 @@ export class ResidencyView {
     return victimsFor(loaded, memoryNeededBytes(sizeBytes), limitBytes - expectedBytes);
   }
 
-  /** A request the gateway sent will load `model` here: count it loaded and its victims gone. */
-  beginLoad(model: string, sizeBytes: number, limitBytes: number | undefined): void {
-    if (this.isLoaded(model)) return;
+  /**
+   * A request the gateway sent will load `model` here, unless it is loaded already: count it loaded and its
+   * victims gone. Returns whether this request starts the load.
+   */
+  beginLoad(model: string, sizeBytes: number, limitBytes: number | undefined): boolean {
+    if (this.isLoaded(model)) return false;
     for (const victim of this.victims(model, sizeBytes, limitBytes)) this.leaving.add(victim);
     this.expected.set(model, { bytes: memoryNeededBytes(sizeBytes), ended: false });
+    return true;
   }
 
   /**

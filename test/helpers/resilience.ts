@@ -1,5 +1,6 @@
 /** Helpers of the end-to-end resilience suite: request bodies, stream readers, admin and metrics reads. */
 import assert from "node:assert/strict";
+import type { FleetConfig } from "../../src/config/schema.js";
 import type { FleetFixture } from "./gateway-fixture.js";
 
 /** The one small model every resilience fleet serves ("name:tag:sizeGB:paramsB"). */
@@ -269,4 +270,15 @@ export async function pool<T>(
     }),
   );
   return results;
+}
+
+/**
+ * Keeps health checks, the breaker and inventory refreshes out of the way of tests that inject faults on
+ * purpose (a fault must not take the instance out of rotation before the behaviour under test happens).
+ */
+export function quietGuards(c: FleetConfig): void {
+  c.loadBalancing.unhealthyThreshold = 100;
+  c.loadBalancing.circuitBreakerThreshold = 100;
+  c.gateway.inventoryRefreshSeconds = 3600;
+  c.loadBalancing.healthCheckIntervalSeconds = 3600;
 }
