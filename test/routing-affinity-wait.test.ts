@@ -1,12 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, it, type TestContext } from "node:test";
-import { RequestRouter } from "../src/backend/request-router.js";
 import type { Placement } from "../src/backend/router-types.js";
 import { AffinityStore } from "../src/routing/affinity-store.js";
-import { PerformanceTracker } from "../src/routing/performance-tracker.js";
 import { fingerprintText } from "../src/routing/prompt-fingerprint.js";
 import { createBalancer } from "../src/routing/registry.js";
-import { idleFleet } from "./helpers/idle-fleet.js";
+import { idleFleet, manualRouter } from "./helpers/idle-fleet.js";
 import { ManualClock } from "./helpers/manual-clock.js";
 
 const MODEL = "llama3.2:1b";
@@ -26,20 +24,10 @@ function rig(t: TestContext) {
     i.setInventory([tag] as never, [ps] as never);
     i.healthTracker.recordSuccess("active");
   }
-  const router = new RequestRouter({
-    fleet,
+  const router = manualRouter(t, fleet, clock, {
     balancer: createBalancer("RoundRobin", { now: clock.now, random: () => 0 }),
-    perf: new PerformanceTracker({ now: clock.now }),
-    maxQueueSize: 8,
     queueTimeoutMs: 60_000,
-    agingMs: 10_000,
-    now: clock.now,
-    clock,
     affinity: new AffinityStore(30),
-  });
-  t.after(async () => {
-    router.close();
-    await fleet.close();
   });
   return { clock, fleet, router };
 }

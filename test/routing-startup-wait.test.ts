@@ -1,10 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it, type TestContext } from "node:test";
-import { RequestRouter } from "../src/backend/request-router.js";
 import type { Placement } from "../src/backend/router-types.js";
-import { PerformanceTracker } from "../src/routing/performance-tracker.js";
-import { createBalancer } from "../src/routing/registry.js";
-import { idleFleet } from "./helpers/idle-fleet.js";
+import { idleFleet, manualRouter } from "./helpers/idle-fleet.js";
 import { ManualClock } from "./helpers/manual-clock.js";
 
 const MODEL = "llama3.2:1b";
@@ -16,20 +13,7 @@ function rig(t: TestContext) {
   const fleet = idleFleet([{ id: "gpu0", maxConcurrentRequests: 2 }], clock.now);
   const gpu = fleet.instances()[0]!;
   gpu.supervisorHold = "starting";
-  const router = new RequestRouter({
-    fleet,
-    balancer: createBalancer("WeightedRoundRobin", { now: clock.now, random: () => 0 }),
-    perf: new PerformanceTracker({ now: clock.now }),
-    maxQueueSize: 8,
-    queueTimeoutMs: 30_000,
-    agingMs: 10_000,
-    now: clock.now,
-    clock,
-  });
-  t.after(async () => {
-    router.close();
-    await fleet.close();
-  });
+  const router = manualRouter(t, fleet, clock, { queueTimeoutMs: 30_000 });
   return { gpu, router };
 }
 

@@ -1,13 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, it, type TestContext } from "node:test";
-import { RequestRouter } from "../src/backend/request-router.js";
 import type { Placement, RouteResult } from "../src/backend/router-types.js";
 import { victimsFor } from "../src/routing/eviction.js";
 import { modelAwareDecision, SWAP_WAIT_LOAD_MULTIPLE } from "../src/routing/model-aware.js";
 import { PerformanceTracker } from "../src/routing/performance-tracker.js";
-import { createBalancer } from "../src/routing/registry.js";
 import { candidate } from "./helpers/candidate.js";
-import { idleFleet } from "./helpers/idle-fleet.js";
+import { idleFleet, manualRouter } from "./helpers/idle-fleet.js";
 import { ManualClock } from "./helpers/manual-clock.js";
 
 const GB = 1e9;
@@ -110,19 +108,11 @@ function rig(t: TestContext) {
   );
   gpu.healthTracker.recordSuccess("active");
   const perf = new PerformanceTracker({ now: clock.now });
-  const router = new RequestRouter({
-    fleet,
-    balancer: createBalancer("WeightedRoundRobin", { now: clock.now, random: () => 0 }),
+  const router = manualRouter(t, fleet, clock, {
     perf,
     maxQueueSize: 16,
     queueTimeoutMs: 600_000,
     agingMs: 60_000,
-    now: clock.now,
-    clock,
-  });
-  t.after(async () => {
-    router.close();
-    await fleet.close();
   });
   return { clock, gpu, router, loadMs: perf.estimateLoadMs("gpu0", 5.4 * GB) };
 }

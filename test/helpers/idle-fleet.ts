@@ -1,6 +1,11 @@
 /** Test helper: a Fleet of instances that is never started (no instance is called), for routing tests. */
+import type { TestContext } from "node:test";
 import { Fleet } from "../../src/backend/fleet.js";
 import type { InstanceSpec } from "../../src/backend/instance.js";
+import { RequestRouter, type RequestRouterOptions } from "../../src/backend/request-router.js";
+import { PerformanceTracker } from "../../src/routing/performance-tracker.js";
+import { createBalancer } from "../../src/routing/registry.js";
+import type { ManualClock } from "./manual-clock.js";
 
 /** One instance per spec (ids i0, i1… unless given), on an injected clock, with the seed's guard values. */
 export function idleFleet(specs: Array<Partial<InstanceSpec>>, now: () => number): Fleet {
@@ -28,4 +33,32 @@ export function idleFleet(specs: Array<Partial<InstanceSpec>>, now: () => number
     },
     now,
   });
+}
+
+/**
+ * A WeightedRoundRobin router over `fleet` on a manual clock (override any option); the router and the
+ * fleet are closed when the test ends.
+ */
+export function manualRouter(
+  t: TestContext,
+  fleet: Fleet,
+  clock: ManualClock,
+  over: Partial<RequestRouterOptions> = {},
+): RequestRouter {
+  const router = new RequestRouter({
+    fleet,
+    balancer: createBalancer("WeightedRoundRobin", { now: clock.now, random: () => 0 }),
+    perf: new PerformanceTracker({ now: clock.now }),
+    maxQueueSize: 8,
+    queueTimeoutMs: 60_000,
+    agingMs: 10_000,
+    now: clock.now,
+    clock,
+    ...over,
+  });
+  t.after(async () => {
+    router.close();
+    await fleet.close();
+  });
+  return router;
 }
