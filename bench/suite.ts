@@ -148,7 +148,10 @@ export interface SuiteOptions {
   log: (line: string) => void;
 }
 
-/** Options from the command line (`--full`, `--seeds 1,2`, `--window 0.5`, `--only multi-turn`, `--no-bursts`). */
+/**
+ * Options from the command line: `--full`, `--seeds 1,2`, `--window 0.5`, `--no-bursts`, and filters of the
+ * plan: `--only multi-turn` (workloads), `--scenarios sweep`, `--variants WRR+KV,RoundRobin`, `--levels 0.5`.
+ */
 export function suiteOptionsFromArgs(args: string[], log: (line: string) => void): SuiteOptions {
   const value = (flag: string): string | undefined => {
     const i = args.indexOf(flag);
@@ -156,13 +159,23 @@ export function suiteOptionsFromArgs(args: string[], log: (line: string) => void
   };
   const full = args.includes("--full");
   const only = value("--only")?.split(",");
-  const plan = (full ? FULL_PLAN : DEFAULT_PLAN).filter((p) => !only || only.includes(p.workload));
+  const variants = value("--variants")?.split(",");
+  const levels = value("--levels")?.split(",").map(Number);
+  const scenarios = value("--scenarios")?.split(",");
+  const plan = (full ? FULL_PLAN : DEFAULT_PLAN)
+    .filter((p) => (!only || only.includes(p.workload)) && (!scenarios || scenarios.includes(p.scenario)))
+    .map((p) => ({
+      ...p,
+      variants: p.variants.filter((v) => !variants || variants.includes(v.id)),
+      levels: p.levels.filter((l) => !levels || levels.includes(l)),
+    }))
+    .filter((p) => p.variants.length > 0 && p.levels.length > 0);
   return {
     full,
     seeds: (value("--seeds") ?? (full ? "1,2,3" : "1")).split(",").map(Number),
     plan,
     windowFactor: Number(value("--window") ?? 1),
-    bursts: !args.includes("--no-bursts") && !only,
+    bursts: !args.includes("--no-bursts") && !only && !variants && !levels && !scenarios,
     log,
   };
 }

@@ -68,7 +68,8 @@ describe("prefix index", () => {
     const index = new PrefixIndex({ maxSequences: 4, maxChunks: 1000 });
     const base = doc("conversation", 2000);
     index.record(hashes(base), 1);
-    index.record(hashes(base + doc(" turn two", 1000)), 2);
+    index.finish(hashes(base), 2);
+    index.record(hashes(base + doc(" turn two", 1000)), 3);
     assert.equal(index.sequenceCount, 1);
   });
 
@@ -163,8 +164,8 @@ describe("affinity store", () => {
     const info = { slots: 2, memoryLimitBytes: undefined };
     const h = fingerprintText(doc("x", 1000)).hashes;
     store.record("a", "m", info, h, 0, 1000, 1);
-    assert.ok(store.view("a", "m", info, h).matchChunks > 0);
+    assert.ok(store.view("a", "m", info, h, 2).matchChunks > 0);
     store.retain("a", new Set(["other"]));
-    assert.equal(store.view("a", "m", info, h).matchChunks, 0);
+    assert.equal(store.view("a", "m", info, h, 2).matchChunks, 0);
   });
 });

@@ -7,6 +7,7 @@ import type { AffinityInstanceInfo, AffinityStore } from "../routing/affinity-st
 import {
   affinityPick,
   holderToWaitFor,
+  liveVictimChunks,
   type AffinityDecision,
   type AffinityTuning,
   type AffinityView,
@@ -21,6 +22,14 @@ import type { AttemptOutcome } from "./router-types.js";
  */
 export interface AffinityWait {
   firstAlternativeAtMs: number | undefined;
+  /** Session admission: since when this new conversation is held, and each holder's busy slot-ms then. */
+  held?: { sinceMs: number; busyAtStart: Map<string, number> } | undefined;
+}
+
+/** The request stays queued; look again in `retryInMs` even if no slot frees meanwhile. */
+export interface AffinityHold {
+  wait: true;
+  retryInMs: number | undefined;
 }
 
 /** The instance worth waiting for, and for how long (the prefill time the hit saves), if any. */
@@ -33,9 +42,13 @@ export interface AffinityHolder {
 export interface AffinityPlacementDeps {
   store: AffinityStore;
   tuning: AffinityTuning;
-  /** Slots and memory limit of an instance, to size its index. */
-  sizing: (c: Candidate) => AffinityInstanceInfo;
+  /** Slots, memory limit and the model's context on an instance, to size its index. */
+  sizing: (c: Candidate, model: string) => AffinityInstanceInfo;
   now: () => number;
+  /** Slot-ms of requests an instance has had in flight so far (Instance.busySlotMs). */
+  busySlotMs: (id: string) => number | undefined;
+  /** Longest a new conversation is held while every slot holds a live one (session admission). */
+  maxHoldMs: number;
 }
 
 const NO_HOLDER: AffinityHolder = { affinityTarget: undefined, affinityWaitMs: 0 };
@@ -56,8 +69,9 @@ export class AffinityPlacement {
   }
 
   /**
-   * The placement decision with a prompt: "wait" to leave the request for its busy holder, else the affinity
-   * rule's choice in `pool` given what the strategy picked. The prefix index is read once per instance.
+   * The placement decision with a prompt: a hold to leave the request queued (for its busy holder, or, as a
+   * new conversation, for a slot without a live conversation), else the affinity rule's choice in `pool`
+   * given what the strategy picked. The prefix index is read once per instance.
    */
   decide(
     model: string,
@@ -66,23 +80,78 @@ export class AffinityPlacement {
     fp: PromptFingerprint,
     wait: AffinityWait,
     balancerPick: string | undefined,
-  ): "wait" | AffinityDecision | undefined {
+  ): AffinityHold | AffinityDecision | undefined {
     const holders = holdersOf(candidates);
     const views = this.views(model, [...holders, ...pool], fp);
     const holder = this.holderFrom(model, holders, views, fp);
+    const now = this.deps.now();
     if (holder.affinityTarget !== undefined && !pool.some((c) => c.id === holder.affinityTarget)) {
-      const now = this.deps.now();
       if (pool.length > 0) wait.firstAlternativeAtMs ??= now;
       const waitedMs = wait.firstAlternativeAtMs === undefined ? 0 : now - wait.firstAlternativeAtMs;
-      if (waitedMs < holder.affinityWaitMs) return "wait";
+      if (waitedMs < holder.affinityWaitMs) return { wait: true, retryInMs: undefined };
     }
-    return affinityPick(pool, views, fp.hashes.length, balancerPick, this.deps.tuning);
+    const decision = affinityPick(pool, views, fp.hashes.length, balancerPick, this.deps.tuning);
+    if (!decision) return undefined;
+    const victimChunks = liveVictimChunks(decision, views);
+    if (victimChunks === undefined) return decision;
+    // Session admission. Every slot holds a live conversation: placing this request evicts one, whose next
+    // turn then evicts another, and so on until a conversation ends. A request that opens a conversation
+    // waits for a slot to fall free (a conversation to end), for at most maxHoldMs. A turn of a conversation
+    // already admitted (whose cache was lost) waits only while slots stand idle for less than the victim's
+    // re-prefill would take: idle time is what holding it costs.
+    const held = (wait.held ??= { sinceMs: now, busyAtStart: this.busySnapshot(holders) });
+    const heldMs = now - held.sinceMs;
+    if (heldMs >= this.deps.maxHoldMs) return decision;
+    if (fp.opensConversation) {
+      // Look again when a live conversation here would end (no follow-up within the liveness window).
+      const staleInMs = holders.map((c) => views.get(c.id)?.nextStaleInMs ?? Infinity);
+      return { wait: true, retryInMs: Math.min(this.deps.maxHoldMs - heldMs, ...staleInMs) };
+    }
+    const limitMs = this.deps.store.prefillMs(decision.id, model, chunksToTokens(victimChunks));
+    const idleMs = this.idleSlotMs(holders, held, now);
+    if (idleMs >= limitMs) return decision;
+    return { wait: true, retryInMs: Math.min(limitMs - idleMs, this.deps.maxHoldMs - heldMs) };
+  }
+
+  /** Each holder's busy slot-ms now. */
+  private busySnapshot(holders: readonly Candidate[]): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const c of holders) {
+      const busy = this.deps.busySlotMs(c.id);
+      if (busy !== undefined) out.set(c.id, busy);
+    }
+    return out;
+  }
+
+  /**
+   * Time the fleet could have served a held request since it was held: the slot-ms its holders left idle,
+   * at most the time elapsed (two idle slots at once cost the waiting client no more than one).
+   */
+  private idleSlotMs(
+    holders: readonly Candidate[],
+    held: NonNullable<AffinityWait["held"]>,
+    now: number,
+  ): number {
+    const elapsedMs = now - held.sinceMs;
+    let idle = 0;
+    for (const c of holders) {
+      const start = held.busyAtStart.get(c.id);
+      const busy = this.deps.busySlotMs(c.id);
+      if (start === undefined || busy === undefined) continue;
+      idle += Math.max(0, c.capacity * elapsedMs - (busy - start));
+    }
+    return Math.min(elapsedMs, idle);
   }
 
   /** Records the prompt as sent to the chosen instance. */
   record(chosen: Candidate, model: string, fp: PromptFingerprint, matchChunks: number): void {
-    const info = this.deps.sizing(chosen);
+    const info = this.deps.sizing(chosen, model);
     this.deps.store.record(chosen.id, model, info, fp.hashes, matchChunks, fp.chars, this.deps.now());
+  }
+
+  /** The answer to a recorded prompt has ended (its conversation's client is thinking now). */
+  finish(instanceId: string, model: string, fp: PromptFingerprint): void {
+    this.deps.store.finish(instanceId, model, fp.hashes, this.deps.now());
   }
 
   /** Learns from Ollama's prompt figures of a finished attempt. */
@@ -111,9 +180,12 @@ export class AffinityPlacement {
     fp: PromptFingerprint,
   ): Map<string, AffinityView> {
     const views = new Map<string, AffinityView>();
+    const now = this.deps.now();
     for (const c of candidates) {
-      if (!views.has(c.id))
-        views.set(c.id, this.deps.store.view(c.id, model, this.deps.sizing(c), fp.hashes));
+      if (views.has(c.id)) continue;
+      // A follow-up turn waiting here keeps its conversation live wherever its cache is.
+      this.deps.store.touch(c.id, model, fp.hashes, now);
+      views.set(c.id, this.deps.store.view(c.id, model, this.deps.sizing(c, model), fp.hashes, now));
     }
     return views;
   }

@@ -12,7 +12,11 @@ import type { QueueStats } from "../queue/types.js";
 import { scoreCandidates } from "../routing/health-score.js";
 import type { PerformanceTracker } from "../routing/performance-tracker.js";
 import { isEligible, type Balancer, type Candidate, type Priority } from "../routing/types.js";
-import type { AffinityInstanceStats, AffinityStore } from "../routing/affinity-store.js";
+import type {
+  AffinityInstanceInfo,
+  AffinityInstanceStats,
+  AffinityStore,
+} from "../routing/affinity-store.js";
 import {
   DEFAULT_AFFINITY_TUNING,
   type AffinityDecision,
@@ -88,8 +92,11 @@ export class RequestRouter implements Router {
       new AffinityPlacement({
         store: options.affinity,
         tuning: options.affinityTuning ?? DEFAULT_AFFINITY_TUNING,
-        sizing: (c) => this.sizing(c),
+        sizing: (c, model) => this.sizing(c, model),
         now: () => clock.now(),
+        busySlotMs: (id) => this.fleet.get(id)?.busySlotMs(),
+        // Half the queue timeout: a held request is placed (evicting) rather than failed.
+        maxHoldMs: options.queueTimeoutMs / 2,
       });
     this.queue = new AdmissionQueue<QueueItem, Placement>({
       clock,
@@ -107,7 +114,9 @@ export class RequestRouter implements Router {
         const since = w.item.wait.firstAlternativeAtMs;
         const waiting =
           w.item.affinityTarget && (since === undefined || clock.now() - since < w.item.affinityWaitMs);
-        return waiting ? `${base}|for:${w.item.affinityTarget}` : base;
+        if (waiting) return `${base}|for:${w.item.affinityTarget}`;
+        // A new conversation held for a slot without a live one (session admission) blocks no one else.
+        return w.item.wait.held ? `${base}|new` : base;
       },
     });
     // Capacity may have appeared: a recovered instance, a closed breaker, fresh inventory.
@@ -232,7 +241,10 @@ export class RequestRouter implements Router {
       const pool = modelAwarePool(candidates, request);
       // The instance holding the prefix is only full: wait for it while the wait costs less than a miss.
       const decided = affinity.decide(model, candidates, pool, fingerprint, wait, id);
-      if (decided === "wait") return undefined;
+      if (decided && "wait" in decided) {
+        if (decided.retryInMs !== undefined) this.pumpIn(decided.retryInMs);
+        return undefined;
+      }
       decision = decided;
       if (decision) id = decision.id;
     }
@@ -256,6 +268,7 @@ export class RequestRouter implements Router {
         if (instance.unclaim(model, outcome.ok)) void this.fleet.refresh(instance.id);
         learnFromAttempt(this.fleet, this.options.perf, { instance, model, outcome, startedLoad });
         affinity?.measure(instance.id, model, outcome, matchChunks);
+        if (affinity && fingerprint && decision) affinity.finish(instance.id, model, fingerprint);
         this.queue.pump();
       },
     };
@@ -273,9 +286,14 @@ export class RequestRouter implements Router {
     }, ms);
   }
 
-  /** What sizing an instance's prefix index needs: its slots and memory limit. */
-  private sizing(c: Candidate): { slots: number; memoryLimitBytes: number | undefined } {
-    return { slots: c.capacity, memoryLimitBytes: this.fleet.get(c.id)?.spec.memoryLimitBytes };
+  /** What sizing an instance's prefix index for a model needs: slots, memory limit, the model's context. */
+  private sizing(c: Candidate, model: string): AffinityInstanceInfo {
+    const instance = this.fleet.get(c.id);
+    return {
+      slots: c.capacity,
+      memoryLimitBytes: instance?.spec.memoryLimitBytes,
+      contextTokens: instance?.residency.contextLength(model),
+    };
   }
 
   /** KV-cache affinity per instance (index sizes, predicted and measured hits); [] when off. */

@@ -25,6 +25,12 @@ export class ResidencyView {
   private readonly leaving = new Set<string>();
   private readonly inFlight = new Map<string, number>();
 
+  /** The context (tokens per sequence) /api/ps reports a loaded model runs with, if it says. */
+  contextLength(model: string): number | undefined {
+    const n = this.reported.get(model)?.context_length;
+    return typeof n === "number" && n > 0 ? n : undefined;
+  }
+
   /** Replaces the reported models with a fresh /api/ps answer; settles the loads that ended. */
   setReported(ps: readonly OllamaPsModel[]): void {
     this.reported = new Map(ps.map((m) => [normalizeModelName(m.name || m.model), m]));

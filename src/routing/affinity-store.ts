@@ -10,7 +10,7 @@ import { CHARS_PER_TOKEN, CHUNK_CHARS, chunksToTokens } from "./prompt-fingerpri
 /** KV bytes per token assumed when sizing an index (an 8B model at f16 KV: 128 KiB). */
 export const KV_BYTES_PER_TOKEN = 128 * 1024;
 
-/** Context per slot assumed when the instance does not say (Ollama's default num_ctx). */
+/** Context per slot assumed when /api/ps does not say (Ollama's default num_ctx). */
 export const DEFAULT_CONTEXT_TOKENS = 4096;
 
 /** What sizing an instance's indexes needs. */
@@ -19,6 +19,8 @@ export interface AffinityInstanceInfo {
   slots: number;
   /** memory_limit, if known. */
   memoryLimitBytes: number | undefined;
+  /** Context per slot the model runs with (`context_length` of /api/ps), if known. */
+  contextTokens?: number | undefined;
 }
 
 /** Hit counters, for metrics and the admin API. */
@@ -61,10 +63,23 @@ export const DEFAULT_PREFILL_TOKENS_PER_MS = 2;
 /** Weight of the newest sample in the prefill-rate EWMA. */
 const RATE_ALPHA = 0.3;
 
+/** Think times (a follow-up's arrival − the previous answer's end) seen before sessions count as live by time. */
+export const MIN_THINK_SAMPLES = 4;
+
+/** A conversation is live while its client has been thinking for less than this many mean think times. */
+export const LIVENESS_THINK_MULTIPLE = 3;
+
+/** Bounds of the liveness window, ms. */
+const LIVENESS_MIN_MS = 100;
+const LIVENESS_MAX_MS = 600_000;
+
+/** Weight of the newest think time in its EWMA. */
+const THINK_ALPHA = 0.1;
+
 /** Index limits from slots, context and the share of memory the cache may take. */
 export function indexLimits(info: AffinityInstanceInfo, maxCacheMemoryPercent: number): PrefixIndexLimits {
   const tokensPerChunk = CHUNK_CHARS / CHARS_PER_TOKEN;
-  const bySlots = info.slots * DEFAULT_CONTEXT_TOKENS;
+  const bySlots = info.slots * (info.contextTokens ?? DEFAULT_CONTEXT_TOKENS);
   const byMemory =
     info.memoryLimitBytes === undefined
       ? bySlots
@@ -80,6 +95,8 @@ export class AffinityStore {
   private readonly indexes = new Map<string, Map<string, PrefixIndex>>();
   private readonly counters = new Map<string, AffinityCounters>();
   private readonly prefillRate = new Map<string, Map<string, number>>();
+  private thinkMeanMs = 0;
+  private thinkSamples = 0;
 
   constructor(private readonly maxCacheMemoryPercent: number) {}
 
@@ -93,10 +110,40 @@ export class AffinityStore {
     return index;
   }
 
-  /** Chunks held and live sequences of one instance × model (no side effects beyond sizing). */
-  view(id: string, model: string, info: AffinityInstanceInfo, hashes: readonly number[]) {
+  /** What one instance × model holds of a prompt, its live conversations and what a new one would evict. */
+  view(id: string, model: string, info: AffinityInstanceInfo, hashes: readonly number[], nowMs: number) {
     const index = this.index(id, model, info);
-    return { matchChunks: index.match(hashes), liveSequences: index.sequenceCount };
+    return {
+      matchChunks: index.match(hashes),
+      extendsSequence: index.extends(hashes),
+      liveSequences: index.liveCount(nowMs, this.livenessMs()),
+      victimChunks: index.liveVictimChunks(nowMs, this.livenessMs()),
+      nextStaleInMs: index.nextStaleInMs(nowMs, this.livenessMs()),
+    };
+  }
+
+  /** A request that continues a held conversation has arrived (or still waits): that conversation is live. */
+  touch(id: string, model: string, hashes: readonly number[], nowMs: number): void {
+    const thinkMs = this.indexes.get(id)?.get(model)?.touch(hashes, nowMs);
+    if (thinkMs === undefined) return;
+    this.thinkSamples++;
+    this.thinkMeanMs =
+      this.thinkSamples === 1 ? thinkMs : this.thinkMeanMs + THINK_ALPHA * (thinkMs - this.thinkMeanMs);
+  }
+
+  /** The answer to a routed prompt has ended. */
+  finish(id: string, model: string, hashes: readonly number[], nowMs: number): void {
+    this.indexes.get(id)?.get(model)?.finish(hashes, nowMs);
+  }
+
+  /**
+   * How long after its last answer a conversation still counts as live: a few mean think times of the
+   * clients, once enough follow-ups were seen; undefined before (then every held sequence counts).
+   */
+  livenessMs(): number | undefined {
+    if (this.thinkSamples < MIN_THINK_SAMPLES) return undefined;
+    const ms = LIVENESS_THINK_MULTIPLE * this.thinkMeanMs;
+    return Math.min(LIVENESS_MAX_MS, Math.max(LIVENESS_MIN_MS, ms));
   }
 
   /** Records a routed prompt and counts the lookup. */
@@ -110,7 +157,7 @@ export class AffinityStore {
     nowMs: number,
   ): void {
     if (hashes.length === 0) return;
-    this.index(id, model, info).record(hashes, nowMs);
+    this.index(id, model, info).record(hashes, nowMs, this.livenessMs());
     const c = this.countersOf(id);
     c.lookups++;
     if (matchChunks > 0) c.hits++;

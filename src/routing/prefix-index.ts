@@ -6,11 +6,17 @@
  * instance's slots) and at most `maxChunks` hashes in all (its KV budget), dropping the least recently used.
  */
 
-/** One remembered sequence: a slot's last prompt. */
+/** One remembered sequence: a slot's last prompt, and whether its conversation is still going on. */
 interface Sequence {
   hashes: Set<number>;
   length: number;
   lastUsedMs: number;
+  /** Requests of this sequence in flight (sent, not yet answered). */
+  busy: number;
+  /** When it was last sent, answered, or seen waiting for a slot (a follow-up turn). */
+  activeAtMs: number;
+  /** When its last answer ended, until the follow-up turn arrives (then the think time is known). */
+  answeredAtMs: number | undefined;
 }
 
 /** Bounds of one index. */
@@ -46,6 +52,11 @@ export class PrefixIndex {
     this.enforce();
   }
 
+  /** Whether some held sequence is wholly a prefix of `hashes` (a follow-up turn of its conversation). */
+  extends(hashes: readonly number[]): boolean {
+    return this.extended(hashes) !== undefined;
+  }
+
   /** Chunks of `hashes` that some sequence already holds (the longest match). */
   match(hashes: readonly number[]): number {
     let best = 0;
@@ -53,20 +64,38 @@ export class PrefixIndex {
     return best;
   }
 
-  /** Records that a prompt was sent here: it takes over the slot it matches best, else a new or LRU one. */
-  record(hashes: readonly number[], nowMs: number): void {
+  /**
+   * Records that a prompt was sent here. It takes over the slot whose whole content it extends (its
+   * conversation's own, as Ollama's runner does). Otherwise it takes over the slot it shares the longest
+   * prefix with, unless that one holds a live conversation (in flight, or answered less than `livenessMs`
+   * ago): then, as the runner does, it is forked into a free or the least recently used idle slot and the
+   * live conversation stays. Taking over the sharer keeps one sequence per shared prefix (agents of one
+   * preamble), so a prefix stays on the instances that serve it instead of being spread by LRU order.
+   */
+  record(hashes: readonly number[], nowMs: number, livenessMs?: number): void {
     if (hashes.length === 0) return;
     const kept = hashes.slice(0, Math.max(1, this.limits.maxChunks));
-    let bestIndex = -1;
-    let bestMatch = 0;
-    this.sequences.forEach((seq, i) => {
-      const m = matchLength(seq, kept);
-      if (m > bestMatch) {
-        bestMatch = m;
-        bestIndex = i;
+    let taken = this.extended(kept);
+    // A slot still answering an earlier request cannot be taken over: the prompt is forked elsewhere.
+    if (taken && taken.busy > 0) taken = undefined;
+    if (!taken) {
+      let sharer: Sequence | undefined;
+      let longest = 0;
+      for (const seq of this.sequences) {
+        const m = matchLength(seq, kept);
+        if (m > longest) [sharer, longest] = [seq, m];
       }
-    });
-    const fresh: Sequence = { hashes: new Set(kept), length: kept.length, lastUsedMs: nowMs };
+      if (sharer && !this.isLive(sharer, nowMs, livenessMs)) taken = sharer;
+    }
+    const bestIndex = taken ? this.sequences.indexOf(taken) : -1;
+    const fresh: Sequence = {
+      hashes: new Set(kept),
+      length: kept.length,
+      lastUsedMs: nowMs,
+      busy: 1,
+      activeAtMs: nowMs,
+      answeredAtMs: undefined,
+    };
     if (bestIndex >= 0) {
       const old = this.sequences[bestIndex] as Sequence;
       this.chunks -= old.length;
@@ -76,6 +105,84 @@ export class PrefixIndex {
     }
     this.chunks += fresh.length;
     this.enforce();
+  }
+
+  /**
+   * A follow-up of a held sequence has arrived (it extends the whole sequence): the conversation is live.
+   * Returns the client's think time (arrival − the previous answer's end) the first time it is seen.
+   */
+  touch(hashes: readonly number[], nowMs: number): number | undefined {
+    const seq = this.extended(hashes);
+    if (!seq) return undefined;
+    seq.activeAtMs = Math.max(seq.activeAtMs, nowMs);
+    const answeredAtMs = seq.answeredAtMs;
+    seq.answeredAtMs = undefined;
+    return answeredAtMs === undefined ? undefined : Math.max(0, nowMs - answeredAtMs);
+  }
+
+  /** The answer to a recorded prompt has ended: its slot is idle, the client is thinking. */
+  finish(hashes: readonly number[], nowMs: number): void {
+    const kept = hashes.slice(0, Math.max(1, this.limits.maxChunks));
+    const seq = this.sequences.find((s) => s.length === kept.length && matchLength(s, kept) === s.length);
+    if (!seq) return;
+    seq.busy = Math.max(0, seq.busy - 1);
+    seq.activeAtMs = nowMs;
+    seq.answeredAtMs = nowMs;
+  }
+
+  /**
+   * Sequences whose conversation is live: in flight, or answered (or seen waiting) less than `livenessMs`
+   * ago. Without a liveness estimate (no follow-up turn seen yet) only those in flight count.
+   */
+  liveCount(nowMs: number, livenessMs: number | undefined): number {
+    return this.sequences.filter((s) => this.isLive(s, nowMs, livenessMs)).length;
+  }
+
+  /** Ms until the next idle live sequence stops being live (undefined: none will, or no liveness yet). */
+  nextStaleInMs(nowMs: number, livenessMs: number | undefined): number | undefined {
+    if (livenessMs === undefined) return undefined;
+    let next: number | undefined;
+    for (const s of this.sequences) {
+      const leftMs = s.activeAtMs + livenessMs - nowMs;
+      if (s.busy === 0 && leftMs > 0 && (next === undefined || leftMs < next)) next = leftMs;
+    }
+    return next;
+  }
+
+  private isLive(seq: Sequence, nowMs: number, livenessMs: number | undefined): boolean {
+    if (livenessMs === undefined) return false;
+    return seq.busy > 0 || nowMs - seq.activeAtMs < livenessMs;
+  }
+
+  /**
+   * Chunks of the live conversation a new sequence sent here would evict: Ollama forks it into the least
+   * recently *sent* idle slot, which may hold a conversation still going on even while a stale one is held.
+   * 0 while a slot is free or that victim is not live.
+   */
+  liveVictimChunks(nowMs: number, livenessMs: number | undefined): number {
+    if (this.sequences.length < this.limits.maxSequences) return 0;
+    const victim = this.sequences[this.victimIndex()];
+    return victim && this.isLive(victim, nowMs, livenessMs) ? victim.length : 0;
+  }
+
+  /** The slot Ollama would reuse for a new sequence: the least recently used idle one (else the oldest). */
+  private victimIndex(): number {
+    const rank = (q: Sequence): number => (q.busy > 0 ? Number.MAX_SAFE_INTEGER / 2 : 0) + q.lastUsedMs;
+    let victim = 0;
+    this.sequences.forEach((seq, i) => {
+      if (rank(seq) < rank(this.sequences[victim] as Sequence)) victim = i;
+    });
+    return victim;
+  }
+
+  /** The held sequence `hashes` extends as a whole (a follow-up turn of its conversation), if any. */
+  private extended(hashes: readonly number[]): Sequence | undefined {
+    let best: Sequence | undefined;
+    for (const s of this.sequences) {
+      if (s.length <= hashes.length && matchLength(s, hashes) === s.length && s.length > (best?.length ?? 0))
+        best = s;
+    }
+    return best;
   }
 
   /** Forgets everything (the model was unloaded, or the instance restarted). */
@@ -99,10 +206,8 @@ export class PrefixIndex {
       this.sequences.length > 0 &&
       (this.sequences.length > this.limits.maxSequences || this.chunks > this.limits.maxChunks)
     ) {
-      let lru = 0;
-      this.sequences.forEach((seq, i) => {
-        if (seq.lastUsedMs < (this.sequences[lru] as Sequence).lastUsedMs) lru = i;
-      });
+      // Ollama evicts the least recently used idle slot; the newest sequence (just recorded) is never it.
+      const lru = this.victimIndex();
       const [gone] = this.sequences.splice(lru, 1);
       this.chunks -= gone?.length ?? 0;
     }

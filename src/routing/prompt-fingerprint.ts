@@ -22,6 +22,11 @@ export interface PromptFingerprint {
   hashes: readonly number[];
   /** Length of the serialised prompt, characters. */
   chars: number;
+  /**
+   * Whether the request starts a conversation: a chat without an assistant turn in its history, or a
+   * generate call without `context`. Such a request has no cache of its own anywhere to lose.
+   */
+  opensConversation?: boolean;
 }
 
 /** The empty fingerprint: no affinity for requests without a prompt. */
@@ -101,7 +106,22 @@ export function fingerprintRequest(
   endpoint: PromptEndpoint,
   json: Record<string, unknown>,
 ): PromptFingerprint {
-  return fingerprintText(renderPromptText(endpoint, json));
+  return { ...fingerprintText(renderPromptText(endpoint, json)), opensConversation: opens(endpoint, json) };
+}
+
+function opens(endpoint: PromptEndpoint, json: Record<string, unknown>): boolean {
+  switch (endpoint) {
+    case "chat":
+    case "openai_chat":
+      return !(
+        Array.isArray(json.messages) &&
+        json.messages.some((m: unknown) => (m as { role?: unknown } | null)?.role === "assistant")
+      );
+    case "generate":
+      return !(Array.isArray(json.context) && json.context.length > 0);
+    case "openai_completions":
+      return true;
+  }
 }
 
 /** Tokens a number of matched chunks stand for (estimate). */
