@@ -64,6 +64,10 @@ describe("/metrics after real traffic", () => {
     assert.ok(v("ollama_fleet_prefix_cache_lookups_total") >= 3);
     assert.ok(v("ollama_fleet_prefix_cache_predicted_tokens_total", { kind: "prompt" }) > 0);
     assert.ok(v("ollama_fleet_prompt_cache_tokens_total", { kind: "prompt" }) > 0);
+    // Session admission: no conversation continued here, so no liveness is learned and nothing is held.
+    assert.match(scrape, /^ollama_fleet_live_conversations\{instance="[^"]+"\} 0$/m);
+    assert.equal(v("ollama_fleet_session_admission_held_total", { kind: "opener" }), 0);
+    assert.match(scrape, /^ollama_fleet_session_admission_held_total\{kind="lost_turn"\} 0$/m);
   });
 
   it("shows each GPU's memory, utilisation, temperature and power from the monitor", async (t) => {

@@ -153,7 +153,7 @@ describe("affinity store", () => {
     assert.equal(store.measure("a", "m", 1000, 100, true), 0);
     // Hit: 1200 tokens but only 20 ms of prefill → 200 new, ~1000 cached.
     assert.equal(store.measure("a", "m", 1200, 20, false), 1000);
-    const [s] = store.stats();
+    const [s] = store.stats(0);
     assert.equal(s?.measuredPromptTokens, 2200);
     assert.equal(s?.measuredCachedTokens, 1000);
     assert.deepEqual(s?.prefillTokensPerSecond, { m: 10000 });

@@ -53,6 +53,15 @@ describe("prefix index, as Ollama's runner fills its slots", () => {
     assert.equal(index.sequenceCount, 1, "one sequence per shared preamble");
   });
 
+  it("does not count a prompt identical to one still in flight as continuing it: that slot is busy", () => {
+    const index = new PrefixIndex({ maxSequences: 4, maxChunks: 1000 });
+    const prompt = hashes(doc("same question", 2000));
+    index.record(prompt, 1);
+    assert.equal(index.extends(prompt), false);
+    index.finish(prompt, 2);
+    assert.equal(index.extends(prompt), true);
+  });
+
   it("names the live conversation a new one would evict: the least recently sent idle slot", () => {
     const index = new PrefixIndex({ maxSequences: 2, maxChunks: 1000 });
     const older = hashes(doc("older", 2000));
@@ -174,6 +183,8 @@ describe("session admission: no new conversation evicts a live one", () => {
     const state = settledFlag(waiting);
     await flush();
     assert.equal(state.settled, false);
+    assert.deepEqual(router.sessionAdmission(), { livenessMs: 600, heldOpeners: 1, heldLostTurns: 0 });
+    assert.equal(router.affinityStats()[0]?.liveConversations, 1);
 
     // A's next turn queues behind it (newcomers do), overtakes it (its own slot) and keeps A live.
     clock.advance(100);
@@ -206,6 +217,7 @@ describe("session admission: no new conversation evicts a live one", () => {
     clock.advance(300);
     const admitted = await waiting;
     assert.equal(admitted.kind, "placed", "after ~1.2 s of idle slot it goes in, evicting A");
+    assert.equal(router.sessionAdmission()?.heldLostTurns, 1);
   });
 
   it("marks chat requests without an assistant turn, and generate calls without context, as openers", () => {

@@ -24,6 +24,8 @@ export interface AffinityWait {
   firstAlternativeAtMs: number | undefined;
   /** Session admission: since when this new conversation is held, and each holder's busy slot-ms then. */
   held?: { sinceMs: number; busyAtStart: Map<string, number> } | undefined;
+  /** A first try before queueing (its wait is not kept): holds are not counted. */
+  probe?: boolean;
 }
 
 /** The request stays queued; look again in `retryInMs` even if no slot frees meanwhile. */
@@ -57,9 +59,31 @@ const NO_HOLDER: AffinityHolder = { affinityTarget: undefined, affinityWaitMs: 0
 const holdersOf = (candidates: readonly Candidate[]): Candidate[] =>
   candidates.filter((c) => c.residency === "hot" && isEligible({ ...c, inFlight: 0 }));
 
+/** What session admission has done so far. */
+export interface SessionAdmissionStats {
+  /** How long after its last answer a conversation counts as live (undefined: not learned yet). */
+  livenessMs: number | undefined;
+  /** Requests opening a conversation that were held because every slot held a live one. */
+  heldOpeners: number;
+  /** Turns whose cache was lost that were held (while slots stood idle less than a re-prefill). */
+  heldLostTurns: number;
+}
+
 /** Affinity decisions for one router. */
 export class AffinityPlacement {
+  private heldOpeners = 0;
+  private heldLostTurns = 0;
+
   constructor(private readonly deps: AffinityPlacementDeps) {}
+
+  /** Session admission's liveness window and hold counts. */
+  sessionAdmission(): SessionAdmissionStats {
+    return {
+      livenessMs: this.deps.store.livenessMs(),
+      heldOpeners: this.heldOpeners,
+      heldLostTurns: this.heldLostTurns,
+    };
+  }
 
   /** The instance running the model that holds a useful prefix of the prompt (busy or not). */
   holder(model: string, candidates: readonly Candidate[], fp: PromptFingerprint | undefined): AffinityHolder {
@@ -99,6 +123,10 @@ export class AffinityPlacement {
     // waits for a slot to fall free (a conversation to end), for at most maxHoldMs. A turn of a conversation
     // already admitted (whose cache was lost) waits only while slots stand idle for less than the victim's
     // re-prefill would take: idle time is what holding it costs.
+    if (!wait.held && !wait.probe) {
+      if (fp.opensConversation) this.heldOpeners++;
+      else this.heldLostTurns++;
+    }
     const held = (wait.held ??= { sinceMs: now, busyAtStart: this.busySnapshot(holders) });
     const heldMs = now - held.sinceMs;
     if (heldMs >= this.deps.maxHoldMs) return decision;

@@ -22,7 +22,7 @@ import {
   type AffinityDecision,
   type AffinityTuning,
 } from "../routing/kv-affinity.js";
-import { AffinityPlacement, type AffinityWait } from "./affinity-placement.js";
+import { AffinityPlacement, type AffinityWait, type SessionAdmissionStats } from "./affinity-placement.js";
 import { modelAwareDecision, modelAwarePool } from "../routing/model-aware.js";
 import type { Precision } from "../routing/model-fit.js";
 import type { CpuFallbackSettings } from "../routing/cpu-fallback.js";
@@ -223,7 +223,7 @@ export class RequestRouter implements Router {
     priority: Priority,
     exclude: ReadonlySet<string>,
     hints: RouteHints | undefined,
-    wait: AffinityWait = { firstAlternativeAtMs: undefined },
+    wait: AffinityWait = { firstAlternativeAtMs: undefined, probe: true },
     waitedMs = 0,
   ): Placement | undefined {
     const candidates = this.candidates(model).filter((c) => !exclude.has(c.id));
@@ -298,7 +298,12 @@ export class RequestRouter implements Router {
 
   /** KV-cache affinity per instance (index sizes, predicted and measured hits); [] when off. */
   affinityStats(): AffinityInstanceStats[] {
-    return this.options.affinity?.stats() ?? [];
+    return this.options.affinity?.stats(this.clock.now()) ?? [];
+  }
+
+  /** Session admission's liveness window and hold counts; undefined when KV affinity is off. */
+  sessionAdmission(): SessionAdmissionStats | undefined {
+    return this.affinity?.sessionAdmission();
   }
 
   /** Health scores and their parts for every instance, per model loaded or on disk, for the admin API. */

@@ -14,6 +14,8 @@ export interface PromptCacheStats {
   measuredPromptTokens: number;
   /** Of those, tokens estimated served from the KV cache. */
   measuredCachedTokens: number;
+  /** Conversations whose cache the instance holds and that are still going on. */
+  liveConversations: number;
 }
 
 /** Registers the fleet and queue metrics; returns the unsubscribe functions. */
@@ -153,6 +155,28 @@ export function registerFleetMetrics(
         this.inc({ instance: s.id, kind: "prompt" }, s.measuredPromptTokens);
         this.inc({ instance: s.id, kind: "cached" }, s.measuredCachedTokens);
       }
+    },
+  });
+  new Gauge({
+    name: "ollama_fleet_live_conversations",
+    help: "Conversations whose KV cache an instance holds and whose client answered or waited within the learned liveness window (session admission).",
+    labelNames: ["instance"] as const,
+    registers: r,
+    collect() {
+      this.reset();
+      for (const s of promptCache()) this.set({ instance: s.id }, s.liveConversations);
+    },
+  });
+  new Counter({
+    name: "ollama_fleet_session_admission_held_total",
+    help: "Requests held because every slot held a live conversation: kind=opener (a new conversation) or kind=lost_turn (a turn whose cache was gone).",
+    labelNames: ["kind"] as const,
+    registers: r,
+    collect() {
+      this.reset();
+      const s = router.sessionAdmission();
+      this.inc({ kind: "opener" }, s?.heldOpeners ?? 0);
+      this.inc({ kind: "lost_turn" }, s?.heldLostTurns ?? 0);
     },
   });
   const breakerTransitions = new Counter({

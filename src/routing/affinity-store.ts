@@ -43,6 +43,8 @@ export interface AffinityCounters {
 export interface AffinityInstanceStats extends AffinityCounters {
   id: string;
   sequences: number;
+  /** Of those, sequences whose conversation is live (session admission keeps openers off them). */
+  liveConversations: number;
   chunks: number;
   /** Calibrated prefill speed per model, tokens/s. */
   prefillTokensPerSecond: Record<string, number>;
@@ -221,14 +223,17 @@ export class AffinityStore {
     return t;
   }
 
-  /** Per-instance counters and index sizes. */
-  stats(): AffinityInstanceStats[] {
+  /** Per-instance counters and index sizes, with the conversations live at `nowMs`. */
+  stats(nowMs: number): AffinityInstanceStats[] {
     const ids = new Set([...this.indexes.keys(), ...this.counters.keys()]);
+    const livenessMs = this.livenessMs();
     return [...ids].map((id) => {
       let sequences = 0;
+      let liveConversations = 0;
       let chunks = 0;
       for (const index of this.indexes.get(id)?.values() ?? []) {
         sequences += index.sequenceCount;
+        liveConversations += index.liveCount(nowMs, livenessMs);
         chunks += index.chunkCount;
       }
       const rates = Object.fromEntries(
@@ -237,7 +242,14 @@ export class AffinityStore {
           Math.round(r * 1000),
         ]),
       );
-      return { id, ...this.countersOf(id), sequences, chunks, prefillTokensPerSecond: rates };
+      return {
+        id,
+        ...this.countersOf(id),
+        sequences,
+        liveConversations,
+        chunks,
+        prefillTokensPerSecond: rates,
+      };
     });
   }
 

@@ -52,9 +52,13 @@ export class PrefixIndex {
     this.enforce();
   }
 
-  /** Whether some held sequence is wholly a prefix of `hashes` (a follow-up turn of its conversation). */
+  /**
+   * Whether an idle held sequence is wholly a prefix of `hashes`: a follow-up turn that Ollama would run in
+   * that slot. (A busy one cannot be taken over: the prompt would be forked into another slot.)
+   */
   extends(hashes: readonly number[]): boolean {
-    return this.extended(hashes) !== undefined;
+    const seq = this.extended(hashes);
+    return seq !== undefined && seq.busy === 0;
   }
 
   /** Chunks of `hashes` that some sequence already holds (the longest match). */

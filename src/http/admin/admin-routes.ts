@@ -48,7 +48,10 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: GatewayContext): 
       canary: ctx.canary?.router.stats() ?? [],
       inFlight: instances.reduce((sum, i) => sum + i.inFlight, 0),
       queue,
-      kvCache: kvCacheSummary(ctx.router.affinityStats()),
+      kvCache: {
+        ...kvCacheSummary(ctx.router.affinityStats()),
+        sessionAdmission: ctx.router.sessionAdmission() ?? null,
+      },
       sharing: ctx.sharing?.stats(),
     };
   });
@@ -88,6 +91,7 @@ function kvCacheSummary(stats: ReturnType<GatewayContext["router"]["affinityStat
   return {
     lookups: sum("lookups"),
     hits: sum("hits"),
+    liveConversations: stats.reduce((total, s) => total + s.liveConversations, 0),
     predictedHitRatio: ratio(sum("predictedCachedTokens"), sum("promptTokens")),
     measuredHitRatio: ratio(sum("measuredCachedTokens"), sum("measuredPromptTokens")),
   };
