@@ -22,8 +22,8 @@ import type { AttemptOutcome } from "./router-types.js";
  */
 export interface AffinityWait {
   firstAlternativeAtMs: number | undefined;
-  /** Session admission: since when this new conversation is held, and each holder's busy slot-ms then. */
-  held?: { sinceMs: number; busyAtStart: Map<string, number> } | undefined;
+  /** Session admission: since when this request is held because it would evict a live conversation. */
+  heldSinceMs?: number | undefined;
   /** A first try before queueing (its wait is not kept): holds are not counted. */
   probe?: boolean;
 }
@@ -47,9 +47,7 @@ export interface AffinityPlacementDeps {
   /** Slots, memory limit and the model's context on an instance, to size its index. */
   sizing: (c: Candidate, model: string) => AffinityInstanceInfo;
   now: () => number;
-  /** Slot-ms of requests an instance has had in flight so far (Instance.busySlotMs). */
-  busySlotMs: (id: string) => number | undefined;
-  /** Longest a new conversation is held while every slot holds a live one (session admission). */
+  /** Longest a request is held while every slot holds a live conversation (session admission). */
   maxHoldMs: number;
 }
 
@@ -65,7 +63,7 @@ export interface SessionAdmissionStats {
   livenessMs: number | undefined;
   /** Requests opening a conversation that were held because every slot held a live one. */
   heldOpeners: number;
-  /** Turns whose cache was lost that were held (while slots stood idle less than a re-prefill). */
+  /** Turns whose own cache was lost (so they would evict another) that were held. */
   heldLostTurns: number;
 }
 
@@ -119,56 +117,19 @@ export class AffinityPlacement {
     const victimChunks = liveVictimChunks(decision, views);
     if (victimChunks === undefined) return decision;
     // Session admission. Every slot holds a live conversation: placing this request evicts one, whose next
-    // turn then evicts another, and so on until a conversation ends. A request that opens a conversation
-    // waits for a slot to fall free (a conversation to end), for at most maxHoldMs. A turn of a conversation
-    // already admitted (whose cache was lost) waits only while slots stand idle for less than the victim's
-    // re-prefill would take: idle time is what holding it costs.
-    if (!wait.held && !wait.probe) {
+    // turn then finds no cache and evicts another, and so on until a conversation ends. So the request
+    // waits for a slot to fall free (a conversation to end), for at most maxHoldMs; turns of live
+    // conversations pass it meanwhile. An opener and a turn whose cache was lost wait alike: letting the
+    // latter in after a while (we tried: after a re-prefill's worth of idle slots) keeps the chain going.
+    if (wait.heldSinceMs === undefined && !wait.probe) {
       if (fp.opensConversation) this.heldOpeners++;
       else this.heldLostTurns++;
     }
-    const held = (wait.held ??= { sinceMs: now, busyAtStart: this.busySnapshot(holders) });
-    const heldMs = now - held.sinceMs;
+    const heldMs = now - (wait.heldSinceMs ??= now);
     if (heldMs >= this.deps.maxHoldMs) return decision;
-    if (fp.opensConversation) {
-      // Look again when a live conversation here would end (no follow-up within the liveness window).
-      const staleInMs = holders.map((c) => views.get(c.id)?.nextStaleInMs ?? Infinity);
-      return { wait: true, retryInMs: Math.min(this.deps.maxHoldMs - heldMs, ...staleInMs) };
-    }
-    const limitMs = this.deps.store.prefillMs(decision.id, model, chunksToTokens(victimChunks));
-    const idleMs = this.idleSlotMs(holders, held, now);
-    if (idleMs >= limitMs) return decision;
-    return { wait: true, retryInMs: Math.min(limitMs - idleMs, this.deps.maxHoldMs - heldMs) };
-  }
-
-  /** Each holder's busy slot-ms now. */
-  private busySnapshot(holders: readonly Candidate[]): Map<string, number> {
-    const out = new Map<string, number>();
-    for (const c of holders) {
-      const busy = this.deps.busySlotMs(c.id);
-      if (busy !== undefined) out.set(c.id, busy);
-    }
-    return out;
-  }
-
-  /**
-   * Time the fleet could have served a held request since it was held: the slot-ms its holders left idle,
-   * at most the time elapsed (two idle slots at once cost the waiting client no more than one).
-   */
-  private idleSlotMs(
-    holders: readonly Candidate[],
-    held: NonNullable<AffinityWait["held"]>,
-    now: number,
-  ): number {
-    const elapsedMs = now - held.sinceMs;
-    let idle = 0;
-    for (const c of holders) {
-      const start = held.busyAtStart.get(c.id);
-      const busy = this.deps.busySlotMs(c.id);
-      if (start === undefined || busy === undefined) continue;
-      idle += Math.max(0, c.capacity * elapsedMs - (busy - start));
-    }
-    return Math.min(elapsedMs, idle);
+    // Look again when a live conversation here would end (no follow-up within the liveness window).
+    const staleInMs = holders.map((c) => views.get(c.id)?.nextStaleInMs ?? Infinity);
+    return { wait: true, retryInMs: Math.min(this.deps.maxHoldMs - heldMs, ...staleInMs) };
   }
 
   /** Records the prompt as sent to the chosen instance. */

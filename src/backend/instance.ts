@@ -79,10 +79,6 @@ export class Instance {
   private tags = new Map<string, OllamaTagModel>();
   /** Models loaded in memory (from /api/ps, corrected for the loads the gateway started). */
   readonly residency = new ResidencyView();
-  private readonly now: () => number;
-  /** ∫ inFlight dt up to `busySinceMs`: slot-milliseconds of requests the gateway had here. */
-  private busyAccMs = 0;
-  private busySinceMs: number;
 
   constructor(
     readonly spec: InstanceSpec,
@@ -100,19 +96,6 @@ export class Instance {
       now: guard.now,
       enabled: guard.breakerEnabled,
     });
-    this.now = guard.now;
-    this.busySinceMs = guard.now();
-  }
-
-  /** Slot-milliseconds of requests in flight here so far (∫ inFlight dt): idle slots are what it leaves. */
-  busySlotMs(): number {
-    return this.busyAccMs + this.inFlight * (this.now() - this.busySinceMs);
-  }
-
-  private settleBusy(): void {
-    const nowMs = this.now();
-    this.busyAccMs += this.inFlight * (nowMs - this.busySinceMs);
-    this.busySinceMs = nowMs;
   }
 
   /** Current health. */
@@ -125,7 +108,6 @@ export class Instance {
    * the expected load (and the evictions it implies) in the residency view. Returns whether it did.
    */
   claim(model: string): boolean {
-    this.settleBusy();
     this.inFlight++;
     this.residency.countInFlight(model, 1);
     return this.residency.beginLoad(model, this.modelSizeBytes(model) ?? 0, this.spec.memoryLimitBytes);
@@ -136,7 +118,6 @@ export class Instance {
    * abandoned by its clients), so the caller re-reads /api/ps to learn what is loaded and what was evicted.
    */
   unclaim(model: string, ok: boolean): boolean {
-    this.settleBusy();
     this.inFlight--;
     this.residency.countInFlight(model, -1);
     return this.residency.endRequest(model, ok);

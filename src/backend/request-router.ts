@@ -94,7 +94,6 @@ export class RequestRouter implements Router {
         tuning: options.affinityTuning ?? DEFAULT_AFFINITY_TUNING,
         sizing: (c, model) => this.sizing(c, model),
         now: () => clock.now(),
-        busySlotMs: (id) => this.fleet.get(id)?.busySlotMs(),
         // Half the queue timeout: a held request is placed (evicting) rather than failed.
         maxHoldMs: options.queueTimeoutMs / 2,
       });
@@ -115,8 +114,8 @@ export class RequestRouter implements Router {
         const waiting =
           w.item.affinityTarget && (since === undefined || clock.now() - since < w.item.affinityWaitMs);
         if (waiting) return `${base}|for:${w.item.affinityTarget}`;
-        // A new conversation held for a slot without a live one (session admission) blocks no one else.
-        return w.item.wait.held ? `${base}|new` : base;
+        // A request held for a slot without a live conversation (session admission) blocks no one else.
+        return w.item.wait.heldSinceMs !== undefined ? `${base}|held` : base;
       },
     });
     // Capacity may have appeared: a recovered instance, a closed breaker, fresh inventory.

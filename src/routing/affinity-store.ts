@@ -68,15 +68,15 @@ const RATE_ALPHA = 0.3;
 /** Think times (a follow-up's arrival − the previous answer's end) seen before sessions count as live by time. */
 export const MIN_THINK_SAMPLES = 4;
 
-/** A conversation is live while its client has been thinking for less than this many mean think times. */
-export const LIVENESS_THINK_MULTIPLE = 3;
+/** The most recent think times kept; their 95th percentile sets the liveness window. */
+const THINK_WINDOW = 256;
+
+/** Liveness window ÷ the 95th percentile of recent think times: a margin for the tail. */
+export const LIVENESS_MARGIN = 1.25;
 
 /** Bounds of the liveness window, ms. */
 const LIVENESS_MIN_MS = 100;
 const LIVENESS_MAX_MS = 600_000;
-
-/** Weight of the newest think time in its EWMA. */
-const THINK_ALPHA = 0.1;
 
 /** Index limits from slots, context and the share of memory the cache may take. */
 export function indexLimits(info: AffinityInstanceInfo, maxCacheMemoryPercent: number): PrefixIndexLimits {
@@ -97,8 +97,11 @@ export class AffinityStore {
   private readonly indexes = new Map<string, Map<string, PrefixIndex>>();
   private readonly counters = new Map<string, AffinityCounters>();
   private readonly prefillRate = new Map<string, Map<string, number>>();
-  private thinkMeanMs = 0;
-  private thinkSamples = 0;
+  /** Recent think times, a ring of THINK_WINDOW; `thinkCount` counts every sample ever seen. */
+  private readonly thinkMs: number[] = [];
+  private thinkCount = 0;
+  /** livenessMs() as of `thinkCount` samples (sorting the window once per sample, not per lookup). */
+  private liveness: { count: number; ms: number | undefined } = { count: 0, ms: undefined };
 
   constructor(private readonly maxCacheMemoryPercent: number) {}
 
@@ -128,9 +131,8 @@ export class AffinityStore {
   touch(id: string, model: string, hashes: readonly number[], nowMs: number): void {
     const thinkMs = this.indexes.get(id)?.get(model)?.touch(hashes, nowMs);
     if (thinkMs === undefined) return;
-    this.thinkSamples++;
-    this.thinkMeanMs =
-      this.thinkSamples === 1 ? thinkMs : this.thinkMeanMs + THINK_ALPHA * (thinkMs - this.thinkMeanMs);
+    this.thinkMs[this.thinkCount % THINK_WINDOW] = thinkMs;
+    this.thinkCount++;
   }
 
   /** The answer to a routed prompt has ended. */
@@ -139,13 +141,20 @@ export class AffinityStore {
   }
 
   /**
-   * How long after its last answer a conversation still counts as live: a few mean think times of the
-   * clients, once enough follow-ups were seen; undefined before (then every held sequence counts).
+   * How long after its last answer a conversation still counts as live: the 95th percentile of the
+   * clients' recent think times, with a margin, once enough follow-ups were seen; undefined before (then no
+   * conversation counts as live). A percentile, not a multiple of the mean: think times are heavy-tailed
+   * (people), or nearly constant (agents), and a mean's noise would declare thinking clients gone.
    */
   livenessMs(): number | undefined {
-    if (this.thinkSamples < MIN_THINK_SAMPLES) return undefined;
-    const ms = LIVENESS_THINK_MULTIPLE * this.thinkMeanMs;
-    return Math.min(LIVENESS_MAX_MS, Math.max(LIVENESS_MIN_MS, ms));
+    if (this.thinkCount < MIN_THINK_SAMPLES) return undefined;
+    if (this.liveness.count !== this.thinkCount) {
+      const sorted = [...this.thinkMs].sort((a, b) => a - b);
+      const p95 = sorted[Math.ceil(0.95 * sorted.length) - 1] ?? 0;
+      const ms = Math.min(LIVENESS_MAX_MS, Math.max(LIVENESS_MIN_MS, LIVENESS_MARGIN * p95));
+      this.liveness = { count: this.thinkCount, ms };
+    }
+    return this.liveness.ms;
   }
 
   /** Records a routed prompt and counts the lookup. */
