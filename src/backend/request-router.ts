@@ -9,7 +9,7 @@ import { AdmissionQueue } from "../queue/admission-queue.js";
 import { systemClock, type Clock } from "../queue/clock.js";
 import { QueueError } from "../queue/queue-error.js";
 import type { QueueStats } from "../queue/types.js";
-import { scoreCandidates } from "../routing/health-score.js";
+import { scoresByInstance, type ScoresByInstance } from "../routing/health-score.js";
 import type { PerformanceTracker } from "../routing/performance-tracker.js";
 import { isEligible, type Balancer, type Candidate, type Priority } from "../routing/types.js";
 import type {
@@ -29,6 +29,7 @@ import type { CpuFallbackSettings } from "../routing/cpu-fallback.js";
 import { CandidateBuilder } from "./candidate-builder.js";
 import { learnFromAttempt } from "./attempt-feedback.js";
 import { mayEverServe, ModelGone, startingCouldServe } from "./start-up-wait.js";
+import { refusal } from "./route-refusal.js";
 import { chunksToTokens } from "../routing/prompt-fingerprint.js";
 import type { Fleet } from "./fleet.js";
 import type { Placement, RouteHints, RouteResult, Router } from "./router-types.js";
@@ -158,18 +159,7 @@ export class RequestRouter implements Router {
     // Someone could take it once a slot frees, or an instance being started might (start-up-wait.ts): wait.
     const waitable = holders.some((c) => isEligible({ ...c, inFlight: 0 }));
     if (waitable || startingCouldServe(this.fleet.instances(), model, exclude)) return { kind: "full" };
-    if (holders.length === 0) {
-      const reachable = this.fleet.instances().filter((i) => i.health !== "unhealthy").length;
-      return reachable === 0
-        ? {
-            kind: "none",
-            reason: "no_instance",
-            detail: `0 of ${this.fleet.instances().length} instances are reachable`,
-          }
-        : { kind: "none", reason: "model_not_found", detail: `no instance has model '${model}'` };
-    }
-    const why = holders.map((c) => `${c.id}: ${describe(c)}`).join("; ");
-    return { kind: "none", reason: "no_instance", detail: why };
+    return refusal(this.fleet.instances(), holders, model);
   }
 
   async admit(
@@ -306,17 +296,10 @@ export class RequestRouter implements Router {
   }
 
   /** Health scores and their parts for every instance, per model loaded or on disk, for the admin API. */
-  scores(): Record<string, { model: string; score: number; parts: Record<string, number> }[]> {
+  scores(): ScoresByInstance {
     const models = new Set<string>();
     for (const i of this.fleet.instances()) for (const m of i.stats().modelsOnDisk) models.add(m);
-    const out: Record<string, { model: string; score: number; parts: Record<string, number> }[]> = {};
-    for (const model of models) {
-      const candidates = this.candidates(model).filter((c) => c.hasModel);
-      for (const s of scoreCandidates(candidates)) {
-        (out[s.id] ??= []).push({ model, score: s.score, parts: { ...s.parts } });
-      }
-    }
-    return out;
+    return scoresByInstance(models, (model) => this.candidates(model));
   }
 
   queueStats(): QueueStats {
@@ -328,14 +311,4 @@ export class RequestRouter implements Router {
     this.retryTimer = undefined;
     this.queue.close();
   }
-}
-
-function describe(c: Candidate): string {
-  if (!c.canHoldModel)
-    return "its memory limit cannot hold the model, or its GPU lacks the precision it requires";
-  if (c.draining) return "draining";
-  if (c.health === "unhealthy") return "unhealthy";
-  if (c.breaker === "open") return "circuit breaker open";
-  if (c.breaker === "half-open") return "circuit breaker half-open, trial in flight";
-  return "unavailable";
 }

@@ -131,3 +131,23 @@ function clamp01(x: number): number {
 function floor(x: number): number {
   return Number.isFinite(x) ? Math.max(MIN_FACTOR, Math.min(1, x)) : MIN_FACTOR;
 }
+
+/** Each instance's health score per model, with its parts (admin API, metrics, dashboard). */
+export type ScoresByInstance = Record<
+  string,
+  { model: string; score: number; parts: Record<string, number> }[]
+>;
+
+/** Scores every model's holders among `candidatesFor(model)`, grouped by instance. */
+export function scoresByInstance(
+  models: Iterable<string>,
+  candidatesFor: (model: string) => readonly Candidate[],
+): ScoresByInstance {
+  const out: ScoresByInstance = {};
+  for (const model of models) {
+    const holders = candidatesFor(model).filter((c) => c.hasModel);
+    for (const s of scoreCandidates(holders))
+      (out[s.id] ??= []).push({ model, score: s.score, parts: { ...s.parts } });
+  }
+  return out;
+}
