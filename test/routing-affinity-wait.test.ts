@@ -1,36 +1,15 @@
 import assert from "node:assert/strict";
 import { describe, it, type TestContext } from "node:test";
 import type { Placement } from "../src/backend/router-types.js";
-import { AffinityStore } from "../src/routing/affinity-store.js";
 import { fingerprintText } from "../src/routing/prompt-fingerprint.js";
-import { createBalancer } from "../src/routing/registry.js";
-import { idleFleet, manualRouter } from "./helpers/idle-fleet.js";
-import { ManualClock } from "./helpers/manual-clock.js";
+import { affinityRouter } from "./helpers/idle-fleet.js";
 
 const MODEL = "llama3.2:1b";
 const doc = (seed: string, chars: number) =>
   `${seed} `.repeat(Math.ceil(chars / (seed.length + 1))).slice(0, chars);
 
 /** Two idle one-slot instances running MODEL (never started: nothing is called), a router with affinity. */
-function rig(t: TestContext) {
-  const clock = new ManualClock(1_000);
-  const fleet = idleFleet(
-    ["a", "b"].map((id, i) => ({ id, name: `instance ${id}`, gpuId: i, maxConcurrentRequests: 1 })),
-    clock.now,
-  );
-  const tag = { name: MODEL, model: MODEL, size: 1.3e9, digest: "d", modified_at: "", details: {} };
-  const ps = { name: MODEL, model: MODEL, size: 1.5e9, size_vram: 1.5e9, digest: "d", expires_at: "" };
-  for (const i of fleet.instances()) {
-    i.setInventory([tag] as never, [ps] as never);
-    i.healthTracker.recordSuccess("active");
-  }
-  const router = manualRouter(t, fleet, clock, {
-    balancer: createBalancer("RoundRobin", { now: clock.now, random: () => 0 }),
-    queueTimeoutMs: 60_000,
-    affinity: new AffinityStore(30),
-  });
-  return { clock, fleet, router };
-}
+const rig = (t: TestContext) => affinityRouter(t, ["a", "b"], MODEL);
 
 const ok = { ok: true };
 

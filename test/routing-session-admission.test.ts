@@ -5,10 +5,8 @@ import { AffinityStore, MIN_THINK_SAMPLES } from "../src/routing/affinity-store.
 import { affinityPick, liveVictimChunks, type AffinityView } from "../src/routing/kv-affinity.js";
 import { PrefixIndex } from "../src/routing/prefix-index.js";
 import { fingerprintRequest, fingerprintText } from "../src/routing/prompt-fingerprint.js";
-import { createBalancer } from "../src/routing/registry.js";
 import type { Candidate } from "../src/routing/types.js";
-import { idleFleet, manualRouter } from "./helpers/idle-fleet.js";
-import { ManualClock } from "./helpers/manual-clock.js";
+import { affinityRouter } from "./helpers/idle-fleet.js";
 
 const MODEL = "llama3.2:1b";
 const doc = (seed: string, chars: number) =>
@@ -129,19 +127,7 @@ describe("affinity rule with live conversations", () => {
  * each answered in 100 ms, its client thinking `thinkMs` in between (so the liveness window is 1.25 × that).
  */
 function rig(t: TestContext, thinkMs: number) {
-  const clock = new ManualClock(1_000);
-  const fleet = idleFleet([{ id: "a", name: "instance a", maxConcurrentRequests: 1 }], clock.now);
-  const tag = { name: MODEL, model: MODEL, size: 1.3e9, digest: "d", modified_at: "", details: {} };
-  const ps = { name: MODEL, model: MODEL, size: 1.5e9, size_vram: 1.5e9, digest: "d", expires_at: "" };
-  for (const i of fleet.instances()) {
-    i.setInventory([tag] as never, [ps] as never);
-    i.healthTracker.recordSuccess("active");
-  }
-  const router = manualRouter(t, fleet, clock, {
-    balancer: createBalancer("RoundRobin", { now: clock.now, random: () => 0 }),
-    queueTimeoutMs: 60_000,
-    affinity: new AffinityStore(30),
-  });
+  const { clock, router } = affinityRouter(t, ["a"], MODEL);
   const placed = (hints: RouteHints): Placement => {
     const r = router.route(MODEL, "normal", new Set(), hints);
     assert.equal(r.kind, "placed");

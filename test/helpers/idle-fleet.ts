@@ -5,7 +5,8 @@ import type { InstanceSpec } from "../../src/backend/instance.js";
 import { RequestRouter, type RequestRouterOptions } from "../../src/backend/request-router.js";
 import { PerformanceTracker } from "../../src/routing/performance-tracker.js";
 import { createBalancer } from "../../src/routing/registry.js";
-import type { ManualClock } from "./manual-clock.js";
+import { AffinityStore } from "../../src/routing/affinity-store.js";
+import { ManualClock } from "./manual-clock.js";
 
 /** One instance per spec (ids i0, i1… unless given), on an injected clock, with the seed's guard values. */
 export function idleFleet(specs: Array<Partial<InstanceSpec>>, now: () => number): Fleet {
@@ -61,4 +62,28 @@ export function manualRouter(
     await fleet.close();
   });
   return router;
+}
+
+/**
+ * One-slot instances `ids` with `model` loaded and healthy (never started: nothing is called), behind a
+ * RoundRobin router with KV affinity on a manual clock starting at 1,000 ms.
+ */
+export function affinityRouter(t: TestContext, ids: string[], model: string) {
+  const clock = new ManualClock(1_000);
+  const fleet = idleFleet(
+    ids.map((id, i) => ({ id, name: `instance ${id}`, gpuId: i, maxConcurrentRequests: 1 })),
+    clock.now,
+  );
+  const tag = { name: model, model, size: 1.3e9, digest: "d", modified_at: "", details: {} };
+  const ps = { name: model, model, size: 1.5e9, size_vram: 1.5e9, digest: "d", expires_at: "" };
+  for (const i of fleet.instances()) {
+    i.setInventory([tag] as never, [ps] as never);
+    i.healthTracker.recordSuccess("active");
+  }
+  const router = manualRouter(t, fleet, clock, {
+    balancer: createBalancer("RoundRobin", { now: clock.now, random: () => 0 }),
+    queueTimeoutMs: 60_000,
+    affinity: new AffinityStore(30),
+  });
+  return { clock, fleet, router };
 }
