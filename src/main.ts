@@ -107,6 +107,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     agingMs: AGING_MS,
     now,
     affinity: lb.enableKvCacheSharing ? new AffinityStore(lb.maxCacheMemoryPercent) : undefined,
+    sessionHoldMs: config.traffic.sessionAdmission ? config.traffic.sessionHoldSeconds * 1000 : 0,
     modelPrecision: new Map(
       (config.provisioning.plannedModels ?? []).flatMap((m) => (m.precision ? [[m.name, m.precision]] : [])),
     ),

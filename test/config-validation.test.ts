@@ -239,3 +239,17 @@ test("a YAML key written twice in one entry is a syntax problem", async () => {
   assert.match(error.problems[0]?.message ?? "", /unique/);
   assert.equal(error.problems[0]?.line, 4);
 });
+
+test("[Traffic] session admission: on with a 60 s hold by default, read from the file, a bad hold reported", async () => {
+  const defaults = (await loadFiles({ ini: "[Traffic]\n" })).config;
+  assert.equal(defaults.traffic.sessionAdmission, true);
+  assert.equal(defaults.traffic.sessionHoldSeconds, 60);
+  const set = (await loadFiles({ ini: "[Traffic]\nSessionAdmission = no\nSessionHoldSeconds = 7.5\n" }))
+    .config;
+  assert.equal(set.traffic.sessionAdmission, false);
+  assert.equal(set.traffic.sessionHoldSeconds, 7.5);
+  const problem = await onlyProblem("[Traffic]\nSessionHoldSeconds = 0\n");
+  assert.equal(problem.key, "[Traffic] SessionHoldSeconds");
+  assert.equal(problem.message, "expected a number of seconds > 0");
+  assert.equal(problem.example, "SessionHoldSeconds = 60");
+});

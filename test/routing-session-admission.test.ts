@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it, type TestContext } from "node:test";
+import type { RequestRouterOptions } from "../src/backend/request-router.js";
 import type { Placement, RouteHints } from "../src/backend/router-types.js";
 import { AffinityStore, MIN_THINK_SAMPLES } from "../src/routing/affinity-store.js";
 import { affinityPick, liveVictimChunks, type AffinityView } from "../src/routing/kv-affinity.js";
@@ -126,8 +127,8 @@ describe("affinity rule with live conversations", () => {
  * One idle one-slot instance running MODEL, a router with affinity, and a live conversation A: a few turns,
  * each answered in 100 ms, its client thinking `thinkMs` in between (so the liveness window is 1.25 × that).
  */
-function rig(t: TestContext, thinkMs: number) {
-  const { clock, router } = affinityRouter(t, ["a"], MODEL);
+function rig(t: TestContext, thinkMs: number, over: Partial<RequestRouterOptions> = {}) {
+  const { clock, router } = affinityRouter(t, ["a"], MODEL, over);
   const placed = (hints: RouteHints): Placement => {
     const r = router.route(MODEL, "normal", new Set(), hints);
     assert.equal(r.kind, "placed");
@@ -205,6 +206,17 @@ describe("session admission: no new conversation evicts a live one", () => {
     clock.advance(1_000);
     const admitted = await waiting;
     assert.equal(admitted.kind, "placed", "A has been silent for 2.5 s: its slot is free");
+  });
+
+  it("with session admission off (SessionAdmission = false), a new conversation evicts at once", async (t) => {
+    const { clock, router } = rig(t, 400, { sessionHoldMs: 0 });
+    clock.advance(100);
+    const opener = {
+      fingerprint: fingerprintRequest("chat", { messages: [{ role: "user", content: doc("new", 8000) }] }),
+    };
+    const admitted = await router.admit(MODEL, "normal", new Set(), new AbortController().signal, opener);
+    assert.equal(admitted.kind, "placed");
+    assert.deepEqual(router.sessionAdmission(), { livenessMs: 500, heldOpeners: 0, heldLostTurns: 0 });
   });
 
   it("marks chat requests without an assistant turn, and generate calls without context, as openers", () => {

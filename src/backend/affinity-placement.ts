@@ -47,7 +47,7 @@ export interface AffinityPlacementDeps {
   /** Slots, memory limit and the model's context on an instance, to size its index. */
   sizing: (c: Candidate, model: string) => AffinityInstanceInfo;
   now: () => number;
-  /** Longest a request is held while every slot holds a live conversation (session admission). */
+  /** Longest a request is held while every slot holds a live conversation (session admission; 0: off). */
   maxHoldMs: number;
 }
 
@@ -114,8 +114,7 @@ export class AffinityPlacement {
     }
     const decision = affinityPick(pool, views, fp.hashes.length, balancerPick, this.deps.tuning);
     if (!decision) return undefined;
-    const victimChunks = liveVictimChunks(decision, views);
-    if (victimChunks === undefined) return decision;
+    if (this.deps.maxHoldMs <= 0 || liveVictimChunks(decision, views) === undefined) return decision;
     // Session admission. Every slot holds a live conversation: placing this request evicts one, whose next
     // turn then finds no cache and evicts another, and so on until a conversation ends. So the request
     // waits for a slot to fall free (a conversation to end), for at most maxHoldMs; turns of live

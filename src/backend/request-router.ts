@@ -54,6 +54,12 @@ export interface RequestRouterOptions {
   affinityTuning?: AffinityTuning;
   /** Precision a model requires of the GPU serving it (PlannedModels `+bf16`…), by normalised name. */
   modelPrecision?: ReadonlyMap<string, Precision>;
+  /**
+   * Session admission ([Traffic] SessionHoldSeconds): longest a request is held because it would evict a
+   * live conversation, ms; at most half the queue timeout (then it is placed, not failed); 0 turns it off.
+   * Default: half the queue timeout.
+   */
+  sessionHoldMs?: number;
   /** CPU fallback ([Traffic]); undefined: CPU instances are ordinary candidates. */
   cpuFallback?: CpuFallbackSettings | undefined;
 }
@@ -95,8 +101,7 @@ export class RequestRouter implements Router {
         tuning: options.affinityTuning ?? DEFAULT_AFFINITY_TUNING,
         sizing: (c, model) => this.sizing(c, model),
         now: () => clock.now(),
-        // Half the queue timeout: a held request is placed (evicting) rather than failed.
-        maxHoldMs: options.queueTimeoutMs / 2,
+        maxHoldMs: Math.min(options.sessionHoldMs ?? Infinity, options.queueTimeoutMs / 2),
       });
     this.queue = new AdmissionQueue<QueueItem, Placement>({
       clock,

@@ -1,7 +1,8 @@
-// [Traffic]: steering beyond balancing — canary splits of a model name, and CPU fallback when GPUs are out.
+// [Traffic]: steering beyond balancing — canary splits of a model name, CPU fallback when GPUs are out, and
+// session admission (holding what would evict a live conversation's KV cache).
 import { z } from "zod";
 import { normalizeModelName } from "../util/model-name.js";
-import { booleanField, byteSizeField, explain, numberField, textField } from "./fields.js";
+import { booleanField, byteSizeField, explain, numberField, secondsField, textField } from "./fields.js";
 
 /** One version of a canary split and its share of the traffic. */
 export interface CanaryVersion {
@@ -18,7 +19,7 @@ export interface CanarySplit {
   versions: CanaryVersion[];
 }
 
-/** [Traffic] — canary splits and CPU fallback. */
+/** [Traffic] — canary splits, CPU fallback and session admission. */
 export interface TrafficSettings {
   /** Canary splits; undefined when none. */
   canary: CanarySplit[] | undefined;
@@ -30,6 +31,10 @@ export interface TrafficSettings {
   cpuFallbackMaxModelBytes: number;
   /** GPU instances count as saturated from this share of their capacity in flight, percent. */
   cpuFallbackGpuLoadPercent: number;
+  /** Hold a request that would evict a live conversation's KV cache (needs EnableKvCacheSharing). */
+  sessionAdmission: boolean;
+  /** Longest such a hold lasts, seconds (at most half of QueueTimeoutSeconds is used). */
+  sessionHoldSeconds: number;
 }
 
 /** Why one split is unreadable, or the split: `name => a 90%, b 10%`. */
@@ -92,4 +97,6 @@ export const trafficSchema = z.object({
     expected: "a percentage from 1 to 100",
     unitInName: true,
   }).default(100),
+  sessionAdmission: booleanField().default(true),
+  sessionHoldSeconds: secondsField().default(60),
 });

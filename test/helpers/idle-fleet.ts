@@ -66,9 +66,14 @@ export function manualRouter(
 
 /**
  * One-slot instances `ids` with `model` loaded and healthy (never started: nothing is called), behind a
- * RoundRobin router with KV affinity on a manual clock starting at 1,000 ms.
+ * RoundRobin router with KV affinity on a manual clock starting at 1,000 ms (override any option).
  */
-export function affinityRouter(t: TestContext, ids: string[], model: string) {
+export function affinityRouter(
+  t: TestContext,
+  ids: string[],
+  model: string,
+  over: Partial<RequestRouterOptions> = {},
+) {
   const clock = new ManualClock(1_000);
   const fleet = idleFleet(
     ids.map((id, i) => ({ id, name: `instance ${id}`, gpuId: i, maxConcurrentRequests: 1 })),
@@ -84,6 +89,7 @@ export function affinityRouter(t: TestContext, ids: string[], model: string) {
     balancer: createBalancer("RoundRobin", { now: clock.now, random: () => 0 }),
     queueTimeoutMs: 60_000,
     affinity: new AffinityStore(30),
+    ...over,
   });
   return { clock, fleet, router };
 }
