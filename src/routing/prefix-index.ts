@@ -1,9 +1,11 @@
 /**
  * What one instance's KV cache probably holds for one model: the prompts of its most recent sequences, as
- * chains of prefix hashes (see prompt-fingerprint.ts). It mirrors llama.cpp's slots: each parallel slot keeps
- * the KV of its last prompt, a new prompt goes to the slot sharing its longest prefix (and replaces it), and
- * otherwise to a free or the least recently used slot. So the index keeps at most `maxSequences` (the
- * instance's slots) and at most `maxChunks` hashes in all (its KV budget), dropping the least recently used.
+ * chains of prefix hashes (see prompt-fingerprint.ts). It mirrors Ollama's runner: each parallel slot keeps
+ * the KV of its last prompt; a prompt that extends an idle slot's whole content continues in it, any other is
+ * forked into a free or the least recently used idle slot (see `record` for the one exception). So the index
+ * keeps at most `maxSequences` (the instance's slots) and at most `maxChunks` hashes in all (its KV budget).
+ * It also knows which sequences belong to a live conversation (in flight, or answered within the liveness
+ * window), which session admission protects.
  */
 
 /** One remembered sequence: a slot's last prompt, and whether its conversation is still going on. */
@@ -195,7 +197,7 @@ export class PrefixIndex {
     this.chunks = 0;
   }
 
-  /** Live sequences (≈ sessions whose context this instance holds). */
+  /** Sequences held (≈ conversations whose context this instance holds, live or not). */
   get sequenceCount(): number {
     return this.sequences.length;
   }
