@@ -50,7 +50,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: GatewayContext): 
       queue,
       kvCache: {
         ...kvCacheSummary(ctx.router.affinityStats()),
-        sessionAdmission: ctx.router.sessionAdmission() ?? null,
+        sessionAdmission: sessionAdmissionView(ctx.router.sessionAdmission()),
       },
       sharing: ctx.sharing?.stats(),
     };
@@ -95,4 +95,9 @@ function kvCacheSummary(stats: ReturnType<GatewayContext["router"]["affinityStat
     predictedHitRatio: ratio(sum("predictedCachedTokens"), sum("promptTokens")),
     measuredHitRatio: ratio(sum("measuredCachedTokens"), sum("measuredPromptTokens")),
   };
+}
+
+/** Session admission for the admin API: `livenessMs` is null until learned; null when KV affinity is off. */
+function sessionAdmissionView(s: ReturnType<GatewayContext["router"]["sessionAdmission"]>) {
+  return s ? { ...s, livenessMs: s.livenessMs ?? null } : null;
 }
