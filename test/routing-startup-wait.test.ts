@@ -14,18 +14,22 @@ function rig(t: TestContext) {
   const gpu = fleet.instances()[0]!;
   gpu.supervisorHold = "starting";
   const router = manualRouter(t, fleet, clock, { queueTimeoutMs: 30_000 });
-  return { gpu, router };
+  /** What the supervisor link does once the instance is up: inventory read, healthy, hold cleared. */
+  const letIn = () => {
+    gpu.setInventory([tag] as never, [] as never);
+    gpu.healthTracker.recordSuccess("active");
+    gpu.supervisorHold = undefined;
+  };
+  return { gpu, router, letIn };
 }
 
 describe("requests that arrive while the supervisor starts the instances", () => {
   it("wait for the starting instance instead of answering that the model does not exist", async (t) => {
-    const { gpu, router } = rig(t);
+    const { router, letIn } = rig(t);
     assert.equal(router.route(MODEL, "normal", new Set()).kind, "full");
     const waiting = router.admit(MODEL, "normal", new Set(), new AbortController().signal);
-    // The link lets the instance in: inventory read, hold cleared, queue pumped.
-    gpu.setInventory([tag] as never, [] as never);
-    gpu.healthTracker.recordSuccess("active");
-    gpu.supervisorHold = undefined;
+    // The link lets the instance in, then pumps the queue.
+    letIn();
     router.queue.pump();
     const admitted = await waiting;
     assert.equal(admitted.kind, "placed");
@@ -33,11 +37,9 @@ describe("requests that arrive while the supervisor starts the instances", () =>
   });
 
   it("answers model_not_found to a waiter once the started instances turn out not to have its model", async (t) => {
-    const { gpu, router } = rig(t);
+    const { router, letIn } = rig(t);
     const waiting = router.admit("mistral:7b", "normal", new Set(), new AbortController().signal);
-    gpu.setInventory([tag] as never, [] as never);
-    gpu.healthTracker.recordSuccess("active");
-    gpu.supervisorHold = undefined;
+    letIn();
     router.queue.pump();
     const routed = await waiting;
     assert.equal(routed.kind, "none");
@@ -46,10 +48,8 @@ describe("requests that arrive while the supervisor starts the instances", () =>
   });
 
   it("still answers model_not_found once every instance is up and none has the model", (t) => {
-    const { gpu, router } = rig(t);
-    gpu.setInventory([tag] as never, [] as never);
-    gpu.healthTracker.recordSuccess("active");
-    gpu.supervisorHold = undefined;
+    const { router, letIn } = rig(t);
+    letIn();
     const routed = router.route("mistral:7b", "normal", new Set());
     assert.equal(routed.kind, "none");
     assert.equal((routed as { reason: string }).reason, "model_not_found");
